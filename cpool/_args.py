@@ -1,0 +1,234 @@
+"""Argument normalisation and checking: the one place for PyTorch's window
+rules (output size, ceil_mode, padding), layouts, dtypes, ``out=`` and the
+error messages.  The public modules call these and hand the C core a
+geometry tuple it can trust."""
+from __future__ import annotations
+
+import numbers
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+INT_DTYPES = tuple(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16,
+                                         np.int32, np.int64))
+MAX_DTYPES = FLOAT_DTYPES + INT_DTYPES
+
+# Codes of the C core's cpool_dtype enum (src/cpool.h).
+_DTYPE_CODE = {dt: code for code, dt in enumerate(FLOAT_DTYPES + INT_DTYPES)}
+
+# Beyond this, windows and strides are certainly a mistake; it keeps every
+# offset computation in the C core far from int64 overflow.
+_WINDOW_MAX = 1 << 20
+
+
+def _names(dtypes):
+    return ", ".join(str(d) for d in dtypes)
+
+
+def array(x, fn: str, name: str = "x") -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{fn}(): {name} must be a numpy.ndarray, got {type(x).__name__}")
+    return x
+
+
+def dtype_code(x: np.ndarray, allowed, fn: str, name: str = "x") -> int:
+    dt = x.dtype
+    if not dt.isnative and dt.newbyteorder("=") in allowed:
+        dt = dt.newbyteorder("=")
+    if dt not in allowed:
+        raise TypeError(f"{fn}(): {name} has dtype {x.dtype}, supported: {_names(allowed)}")
+    return _DTYPE_CODE[dt]
+
+
+def contiguous(x: np.ndarray) -> np.ndarray:
+    """The C-contiguous, native-byte-order array the C core reads: x itself when
+    it already is one, otherwise one copy (the caller's array is never written)."""
+    if not x.dtype.isnative:
+        return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+    return np.ascontiguousarray(x)
+
+
+def _int(v, fn, name):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{fn}(): {name} must be an int or a tuple of ints, got {v!r}")
+    return operator.index(v)
+
+
+def ntuple(value, nd: int, fn: str, name: str) -> tuple:
+    """int -> nd-tuple; a sequence must have exactly nd ints."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != nd:
+            raise ValueError(f"{fn}(): {name} must be an int or a tuple of {nd} ints, "
+                             f"got {value!r}")
+        return tuple(_int(v, fn, name) for v in value)
+    return (_int(value, fn, name),) * nd
+
+
+def flag(value, fn: str, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}(): {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def positive_int_or_none(value, fn: str, name: str):
+    if value is None:
+        return None
+    v = _int(value, fn, name)
+    if v <= 0:
+        raise ValueError(f"{fn}(): {name} must be a positive int or None, got {value!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where batch, channels and the nd spatial axes sit in an array."""
+    nd: int
+    channels_last: bool
+    batched: bool
+    n: int
+    c: int
+    spatial: tuple
+
+    def shape(self, spatial) -> tuple:
+        """Array shape in this layout for the given spatial extents."""
+        lead = (self.n,) if self.batched else ()
+        if self.channels_last:
+            return lead + tuple(spatial) + (self.c,)
+        return lead + (self.c,) + tuple(spatial)
+
+    def geom(self, win: "Window") -> tuple:
+        """The tuple cpool._core turns into the C core's cpool_geom."""
+        pad3 = (1,) * (3 - self.nd)
+        zero3 = (0,) * (3 - self.nd)
+        return (self.n, self.c, pad3 + self.spatial, pad3 + win.out,
+                pad3 + win.kernel, pad3 + win.stride, zero3 + win.padding,
+                pad3 + win.dilation, int(self.channels_last))
+
+
+def layout_of_shape(shape, nd: int, channels_last, fn: str, name: str = "x") -> Layout:
+    channels_last = flag(channels_last, fn, "channels_last")
+    shape = tuple(shape)
+    if len(shape) not in (nd + 1, nd + 2):
+        form = "(N, *S, C) or (*S, C)" if channels_last else "(N, C, *S) or (C, *S)"
+        raise ValueError(f"{fn}(): {name} must have {nd + 1} or {nd + 2} dimensions "
+                         f"{form}, got shape {shape}")
+    batched = len(shape) == nd + 2
+    n = shape[0] if batched else 1
+    rest = shape[1:] if batched else shape
+    c, spatial = (rest[-1], rest[:-1]) if channels_last else (rest[0], rest[1:])
+    if c == 0 or any(s == 0 for s in spatial):
+        raise ValueError(f"{fn}(): {name} has shape {shape}: only the batch axis may be empty")
+    return Layout(nd, channels_last, batched, n, c, tuple(spatial))
+
+
+def layout(x: np.ndarray, nd: int, channels_last, fn: str, name: str = "x") -> Layout:
+    return layout_of_shape(x.shape, nd, channels_last, fn, name)
+
+
+def input_shape(value, nd: int, channels_last, fn: str) -> Layout:
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{fn}(): input_shape must be a tuple of ints, got {value!r}")
+    shape = tuple(_int(v, fn, "input_shape") for v in value)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{fn}(): input_shape must not be negative, got {shape}")
+    return layout_of_shape(shape, nd, channels_last, fn, "input_shape")
+
+
+def pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling_output_shape (aten/src/ATen/native/Pool.h)."""
+    num = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class Window:
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    ceil_mode: bool
+    out: tuple
+
+
+def window(lay: Layout, kernel_size, stride, padding, dilation, ceil_mode, fn: str) -> Window:
+    nd = lay.nd
+    k = ntuple(kernel_size, nd, fn, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
+        else ntuple(stride, nd, fn, "stride")
+    p = ntuple(padding, nd, fn, "padding")
+    d = ntuple(dilation, nd, fn, "dilation")
+    ceil_mode = flag(ceil_mode, fn, "ceil_mode")
+    for name, vals, low in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1),
+                            ("padding", p, 0)):
+        if any(v < low for v in vals):
+            what = "positive" if low else "non-negative"
+            raise ValueError(f"{fn}(): {name} must be {what}, got {vals if nd > 1 else vals[0]}")
+        if any(v > _WINDOW_MAX for v in vals):
+            raise ValueError(f"{fn}(): {name} must be at most {_WINDOW_MAX}, got {vals}")
+    if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        raise ValueError(f"{fn}(): padding must be at most half of kernel_size "
+                         f"(padding <= kernel_size // 2), got padding={p}, kernel_size={k}")
+    out = tuple(pool_out_size(a, ki, si, pi, di, ceil_mode)
+                for a, ki, si, pi, di in zip(lay.spatial, k, s, p, d))
+    if any(o < 1 for o in out):
+        raise ValueError(f"{fn}(): input spatial size {lay.spatial} is too small for "
+                         f"kernel_size={k}, stride={s}, padding={p}, dilation={d}: "
+                         f"output size would be {out}")
+    return Window(k, s, p, d, ceil_mode, out)
+
+
+def output(out, shape: tuple, dtype: np.dtype, fn: str, inputs=()) -> np.ndarray:
+    """A fresh result array, or the caller's `out=` after checking it fits."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fn}(): out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != tuple(shape) or out.dtype != dtype:
+        raise ValueError(f"{fn}(): out must have shape {tuple(shape)} and dtype {dtype}, "
+                         f"got shape {out.shape} and dtype {out.dtype}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{fn}(): out must be a writeable C-contiguous array")
+    for a in inputs:
+        if np.may_share_memory(out, a):
+            raise ValueError(f"{fn}(): out must not overlap an input array")
+    return out
+
+
+def grad_output(g, expected_shape: tuple, fn: str) -> tuple:
+    """Checks grad_output; returns (contiguous array, dtype code)."""
+    g = array(g, fn, "grad_output")
+    code = dtype_code(g, FLOAT_DTYPES, fn, "grad_output")
+    if g.shape != tuple(expected_shape):
+        raise ValueError(f"{fn}(): grad_output must have shape {tuple(expected_shape)}, "
+                         f"got {g.shape}")
+    return contiguous(g), code
+
+
+def indices(ind, expected_shape: tuple, fn: str) -> np.ndarray:
+    ind = array(ind, fn, "indices")
+    if ind.dtype != np.int64:
+        raise TypeError(f"{fn}(): indices must have dtype int64, got {ind.dtype}")
+    if ind.shape != tuple(expected_shape):
+        raise ValueError(f"{fn}(): indices must have shape {tuple(expected_shape)} "
+                         f"(the shape of grad_output), got {ind.shape}")
+    return contiguous(ind)
+
+
+def scatter_geom(lay_in: Layout, out_spatial: tuple) -> tuple:
+    """Geometry for the index scatter: extents only, no window."""
+    pad3 = (1,) * (3 - lay_in.nd)
+    one3 = (1, 1, 1)
+    return (lay_in.n, lay_in.c, pad3 + lay_in.spatial, pad3 + tuple(out_spatial),
+            one3, one3, (0, 0, 0), one3, int(lay_in.channels_last))
+
+
+def spatial_of(shape: tuple, lay: Layout) -> tuple:
+    """The spatial extents of an array shaped like `lay` (batch/channels kept)."""
+    shape = tuple(shape)
+    body = shape[1:] if lay.batched else shape
+    return body[:-1] if lay.channels_last else body[1:]

@@ -1,0 +1,39 @@
+# Declarations of the C core (src/cpool.h) for the Cython layer.
+from libc.stdint cimport int64_t
+
+cdef extern from "cpool.h" nogil:
+    enum:
+        CPOOL_OK
+        CPOOL_EINVAL
+        CPOOL_ENOMEM
+        CPOOL_EINDEX
+        CPOOL_EDTYPE
+
+    ctypedef int cpool_dtype
+
+    ctypedef struct cpool_geom:
+        int64_t n, c
+        int64_t[3] in_ "in"
+        int64_t[3] out
+        int64_t[3] kernel
+        int64_t[3] stride
+        int64_t[3] pad
+        int64_t[3] dilation
+        int channels_last
+
+    int cpool_geom_check(const cpool_geom *g)
+    int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
+                           void *y, int64_t *indices)
+    int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
+                           void *y, int count_include_pad, int64_t divisor_override)
+    int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
+                           void *grad_x, int count_include_pad, int64_t divisor_override)
+    int cpool_index_scatter_add(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
+                                const int64_t *indices, void *grad_x)
+
+    int cpool_get_num_threads()
+    void cpool_set_num_threads(int n)
+    int cpool_openmp_enabled()
+    int cpool_openmp_version()
+    const char *cpool_simd_flags()
+    const char *cpool_compiler()

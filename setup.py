@@ -1,0 +1,142 @@
+"""Build of cpool's one extension module, cpool._core, from cpool/_core.pyx
+and every C file in src/.
+
+OpenMP is probed by compiling, linking and *running* a tiny program with the
+compiler setuptools will really use.  CPOOL_OPENMP selects what happens:
+  auto (default)  use OpenMP if the probe passes, else build serial and warn loudly
+  1               OpenMP required: fail the build without it (CI, wheels)
+  0               serial build
+On macOS with Apple clang, OpenMP comes from libomp: CPOOL_LIBOMP_PREFIX, or
+Homebrew's prefix.  pip hides this output; cpool.show_config() tells afterwards.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+PROBE = textwrap.dedent(
+    """
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d %d\\n", n, (int)_OPENMP);
+        return n >= 1 ? 0 : 1;
+    }
+    """
+)
+
+
+def _libomp_prefix():
+    prefix = os.environ.get("CPOOL_LIBOMP_PREFIX")
+    if prefix:
+        return prefix
+    if shutil.which("brew"):
+        try:
+            out = subprocess.run(["brew", "--prefix", "libomp"], capture_output=True,
+                                 text=True, check=True)
+            return out.stdout.strip() or None
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    return None
+
+
+def _openmp_flags(compiler_type):
+    """(compile args, link args) to try for OpenMP with this compiler."""
+    if compiler_type == "msvc":
+        return ["/openmp"], []
+    if sys.platform == "darwin":
+        prefix = _libomp_prefix()
+        if prefix:
+            return (["-Xpreprocessor", "-fopenmp", f"-I{prefix}/include"],
+                    [f"-L{prefix}/lib", "-lomp", f"-Wl,-rpath,{prefix}/lib"])
+        return ["-fopenmp"], ["-fopenmp"]
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def _warn_box(lines):
+    width = max(len(s) for s in lines) + 4
+    bar = "*" * width
+    msg = "\n".join([bar] + [f"* {s.ljust(width - 4)} *" for s in lines] + [bar])
+    print(msg, file=sys.stderr)
+
+
+class BuildExt(build_ext):
+    def _probe_openmp(self, cflags, ldflags):
+        """Compile, link and run PROBE; True when it printed a team size."""
+        cc = self.compiler
+        old = os.getcwd()
+        tmp = tempfile.mkdtemp(prefix="cpool-omp-")
+        try:
+            os.chdir(tmp)
+            with open("probe.c", "w") as f:
+                f.write(PROBE)
+            objs = cc.compile(["probe.c"], extra_postargs=cflags)
+            exe = "probe" + (".exe" if sys.platform == "win32" else "")
+            cc.link_executable(objs, "probe", extra_postargs=ldflags)
+            if os.environ.get("CPOOL_CROSS_COMPILING") or os.environ.get("_PYTHON_HOST_PLATFORM"):
+                return True, "cross-compiling: probe linked, not run"
+            out = subprocess.run([os.path.abspath(exe)], capture_output=True, text=True,
+                                 timeout=60)
+            return out.returncode == 0, out.stdout.strip()
+        except Exception as exc:  # any compile/link/run failure means "no OpenMP"
+            return False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        finally:
+            os.chdir(old)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def build_extensions(self):
+        mode = os.environ.get("CPOOL_OPENMP", "auto").strip().lower()
+        if mode not in ("auto", "1", "0"):
+            raise SystemExit(f"CPOOL_OPENMP must be auto, 1 or 0, got {mode!r}")
+        ctype = self.compiler.compiler_type
+        cflags, ldflags = _openmp_flags(ctype)
+        use_omp = False
+        if mode != "0":
+            ok, detail = self._probe_openmp(cflags, ldflags)
+            print(f"cpool: OpenMP probe with {ctype} {' '.join(cflags)}: "
+                  f"{'ok' if ok else 'failed'} ({detail})")
+            if ok:
+                use_omp = True
+            elif mode == "1":
+                raise SystemExit("cpool: CPOOL_OPENMP=1 but the OpenMP probe failed: "
+                                 f"{detail}. Install OpenMP (libgomp / libomp) or set "
+                                 "CPOOL_OPENMP=0 for a serial build.")
+            else:
+                _warn_box([
+                    "cpool: OpenMP NOT available - building a SERIAL extension.",
+                    f"probe: {detail}",
+                    "Every kernel will run on one core. Install OpenMP (libgomp,",
+                    "or libomp on macOS) and rebuild, or set CPOOL_OPENMP=1 to",
+                    "make this an error. cpool.show_config() reports the result.",
+                ])
+        opt = ["/O2"] if ctype == "msvc" else ["-O3"]
+        for ext in self.extensions:
+            ext.extra_compile_args = opt + (cflags if use_omp else [])
+            ext.extra_link_args = ldflags if use_omp else []
+        super().build_extensions()
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    ext = Extension(
+        "cpool._core",
+        sources=["cpool/_core.pyx"] + sorted(glob.glob("src/*.c")),
+        include_dirs=["src"],
+        depends=sorted(glob.glob("src/*.h") + glob.glob("src/*.inc")),
+    )
+    return cythonize([ext], compiler_directives={"language_level": 3},
+                     include_path=["cpool"])
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,147 @@
+/* Internal helpers shared by every family: portability, OpenMP pragmas,
+ * dtype dispatch and the window geometry (the one place window rules live). */
+#ifndef CPOOL_COMMON_H
+#define CPOOL_COMMON_H
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cpool.h"
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict
+#define CPOOL_INLINE static __inline
+#else
+#define CPOOL_INLINE static inline
+#endif
+
+/* Pragmas go through a macro so a serial build compiles warning-free and MSVC
+ * (no _Pragma before C11) gets __pragma.  Two levels so that macro arguments
+ * are expanded before they are stringised. */
+#if defined(_OPENMP)
+#if defined(_MSC_VER)
+#define CPOOL_PRAGMA(x) __pragma(x)
+#else
+#define CPOOL_STR_PRAGMA(x) _Pragma(#x)
+#define CPOOL_PRAGMA(x) CPOOL_STR_PRAGMA(x)
+#endif
+#else
+#define CPOOL_PRAGMA(x)
+#endif
+
+/* Below this many touched elements a parallel region costs more than it saves
+ * (entering one is 0.3-1.2 us; research/performance-notes.md). */
+#define CPOOL_PARALLEL_MIN 32768
+
+/* OpenMP 2.0 subset only (MSVC): signed index, static schedule, if clause.
+ * Placed right before a for statement; a serial build just uses `work`. */
+#if defined(_OPENMP)
+#define CPOOL_PARALLEL_FOR(work)                                                   \
+    CPOOL_PRAGMA(omp parallel for schedule(static)                                 \
+                     num_threads(cpool_get_num_threads())                          \
+                         if ((work) > CPOOL_PARALLEL_MIN))
+#define CPOOL_PARALLEL_FOR_SUM(work, var)                                          \
+    CPOOL_PRAGMA(omp parallel for schedule(static)                                 \
+                     num_threads(cpool_get_num_threads())                          \
+                         if ((work) > CPOOL_PARALLEL_MIN) reduction(+ : var))
+#else
+#define CPOOL_PARALLEL_FOR(work) (void)(work);
+#define CPOOL_PARALLEL_FOR_SUM(work, var) (void)(work);
+#endif
+
+#define CPOOL_PASTE_(a, b) a##_##b
+#define CPOOL_PASTE(a, b) CPOOL_PASTE_(a, b)
+/* Inside an .inc body: name##_##SFX, e.g. max_fwd_cf_f32. */
+#define CPOOL_FN(name) CPOOL_PASTE(name, SFX)
+
+/* dtype switch over the variants an .inc body generated. */
+#define CPOOL_CASE(code, sfx, call) \
+    case code:                      \
+        return CPOOL_PASTE(call, sfx)
+#define CPOOL_DISPATCH_FLOAT(dt, fn, args)   \
+    switch (dt) {                            \
+        CPOOL_CASE(CPOOL_F32, f32, fn) args; \
+        CPOOL_CASE(CPOOL_F64, f64, fn) args; \
+    default:                                 \
+        return CPOOL_EDTYPE;                 \
+    }
+#define CPOOL_DISPATCH_ALL(dt, fn, args)     \
+    switch (dt) {                            \
+        CPOOL_CASE(CPOOL_F32, f32, fn) args; \
+        CPOOL_CASE(CPOOL_F64, f64, fn) args; \
+        CPOOL_CASE(CPOOL_I8, i8, fn) args;   \
+        CPOOL_CASE(CPOOL_U8, u8, fn) args;   \
+        CPOOL_CASE(CPOOL_I16, i16, fn) args; \
+        CPOOL_CASE(CPOOL_U16, u16, fn) args; \
+        CPOOL_CASE(CPOOL_I32, i32, fn) args; \
+        CPOOL_CASE(CPOOL_I64, i64, fn) args; \
+    default:                                 \
+        return CPOOL_EDTYPE;                 \
+    }
+
+/* ---- geometry ---------------------------------------------------------- */
+
+/* In-bounds taps of window `o` along one axis (dilated, padded window as in
+ * PyTorch's max pooling): taps first, first + dil, ..., `count` of them. */
+CPOOL_INLINE void cpool_taps(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p,
+                             int64_t d, int64_t *first, int64_t *count)
+{
+    int64_t start = o * s - p;
+    int64_t end = start + (k - 1) * d + 1;
+    if (end > in)
+        end = in;
+    if (start < 0)
+        start += ((-start + d - 1) / d) * d;
+    *first = start;
+    *count = start < end ? (end - start + d - 1) / d : 0;
+}
+
+/* Average-pooling window `o` along one axis: [lo, hi) inside the input, and the
+ * extent clipped only to the padded input, which count_include_pad divides by
+ * (so a ceil-mode overhang past the right padding is not counted, as PyTorch). */
+CPOOL_INLINE int64_t cpool_avg_window(int64_t o, int64_t in, int64_t k, int64_t s,
+                                      int64_t p, int64_t *lo, int64_t *hi)
+{
+    int64_t start = o * s - p;
+    int64_t end = start + k;
+    if (end > in + p)
+        end = in + p;
+    *lo = start > 0 ? start : 0;
+    *hi = end < in ? end : in;
+    return end - start;
+}
+
+/* Output columns [lo, hi) whose whole window lies inside the input, so the
+ * interior loop needs no bounds tests. */
+CPOOL_INLINE void cpool_interior(int64_t in, int64_t out, int64_t k, int64_t s,
+                                 int64_t p, int64_t d, int64_t *lo, int64_t *hi)
+{
+    int64_t span = (k - 1) * d + 1;
+    int64_t a = (p + s - 1) / s;                             /* first o with o*s-p >= 0 */
+    int64_t b = in - span + p >= 0 ? (in - span + p) / s + 1 : 0; /* o*s-p+span <= in */
+    if (b > out)
+        b = out;
+    if (a > b)
+        a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* Outputs [lo, hi) whose undilated window [o*s - p, o*s - p + k) contains
+ * input position i (an in-bounds i, so clipping the window changes nothing):
+ * the gather side of a backward pass. */
+CPOOL_INLINE void cpool_covering(int64_t i, int64_t out, int64_t k, int64_t s, int64_t p,
+                                 int64_t *lo, int64_t *hi)
+{
+    int64_t t = i + p - k + 1;
+    int64_t a = t > 0 ? (t + s - 1) / s : 0;
+    int64_t b = (i + p) / s + 1;
+    if (b > out)
+        b = out;
+    *lo = a;
+    *hi = a < b ? b : a;
+}
+
+CPOOL_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
+
+#endif

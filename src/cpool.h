@@ -1,0 +1,83 @@
+/* cpool: the C core's whole public interface.
+ *
+ * Plain C99, no Python headers.  Every array is C-contiguous; spatial ranks
+ * 1-3 are all handled as 3d with size-1 leading axes, so one geometry struct
+ * and one set of window rules serve every rank and every family.
+ */
+#ifndef CPOOL_H
+#define CPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by every kernel. */
+#define CPOOL_OK 0
+#define CPOOL_EINVAL (-1) /* geometry the Python layer should have refused */
+#define CPOOL_ENOMEM (-2)
+#define CPOOL_EINDEX (-3) /* an index outside its plane */
+#define CPOOL_EDTYPE (-4) /* no kernel for this dtype */
+
+/* Element types; the values are fixed, the Python layer maps dtypes onto them. */
+typedef enum {
+    CPOOL_F32 = 0,
+    CPOOL_F64 = 1,
+    CPOOL_I8 = 2,
+    CPOOL_U8 = 3,
+    CPOOL_I16 = 4,
+    CPOOL_U16 = 5,
+    CPOOL_I32 = 6,
+    CPOOL_I64 = 7
+} cpool_dtype;
+
+/* One pooling call's geometry, axes ordered (D, H, W).
+ *
+ * Channels-first data is (n*c planes) x in[0] x in[1] x in[2]; channels-last
+ * data is n x in[0] x in[1] x in[2] x c.  `out` holds the output extents, which
+ * the caller computes with PyTorch's rules; the kernels trust them only after
+ * cpool_geom_check() has said they are consistent.
+ */
+typedef struct {
+    int64_t n, c;
+    int64_t in[3], out[3];
+    int64_t kernel[3], stride[3], pad[3], dilation[3];
+    int channels_last;
+} cpool_geom;
+
+int cpool_geom_check(const cpool_geom *g);
+
+/* Max pooling forward.  `indices` may be NULL (the no-index path).  Indices are
+ * flat offsets inside the (n, c) input plane, -1 for a window with no input
+ * element. */
+int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
+                       void *y, int64_t *indices);
+
+/* Average pooling.  divisor_override <= 0 means none. */
+int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
+                       void *y, int count_include_pad, int64_t divisor_override);
+int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
+                       void *grad_x, int count_include_pad, int64_t divisor_override);
+
+/* The shared index backward: grad_x = 0, then grad_x[plane, indices[o]] +=
+ * grad_y[o] for every output o, in increasing o, skipping -1.  Serves every
+ * family whose forward records indices.  `g` supplies n, c, the in/out
+ * extents and the layout; kernel fields are ignored.  Any index outside
+ * [-1, plane size) gives CPOOL_EINDEX. */
+int cpool_index_scatter_add(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
+                            const int64_t *indices, void *grad_x);
+
+/* Threads and build facts. */
+int cpool_get_num_threads(void);
+void cpool_set_num_threads(int n);
+int cpool_openmp_enabled(void);
+int cpool_openmp_version(void); /* _OPENMP (yyyymm), 0 when serial */
+const char *cpool_simd_flags(void);
+const char *cpool_compiler(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

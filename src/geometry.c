@@ -1,0 +1,28 @@
+/* Sanity limits on a geometry: the Python layer validates every argument with
+ * PyTorch's rules and messages; this is the C core's own guard, so that no
+ * call from any binding can make a kernel index outside its buffers. */
+#include "common.h"
+
+/* Far beyond any real array, small enough that o * stride + kernel * dilation
+ * cannot overflow int64. */
+#define CPOOL_EXTENT_MAX ((int64_t)1 << 40)
+#define CPOOL_WINDOW_MAX ((int64_t)1 << 20)
+
+int cpool_geom_check(const cpool_geom *g)
+{
+    int a;
+    if (g->n < 0 || g->c < 0 || g->n > CPOOL_EXTENT_MAX || g->c > CPOOL_EXTENT_MAX)
+        return CPOOL_EINVAL;
+    for (a = 0; a < 3; a++) {
+        if (g->in[a] < 1 || g->in[a] > CPOOL_EXTENT_MAX)
+            return CPOOL_EINVAL;
+        if (g->out[a] < 0 || g->out[a] > CPOOL_EXTENT_MAX)
+            return CPOOL_EINVAL;
+        if (g->kernel[a] < 1 || g->stride[a] < 1 || g->dilation[a] < 1 || g->pad[a] < 0)
+            return CPOOL_EINVAL;
+        if (g->kernel[a] > CPOOL_WINDOW_MAX || g->stride[a] > CPOOL_WINDOW_MAX ||
+            g->dilation[a] > CPOOL_WINDOW_MAX || g->pad[a] > CPOOL_WINDOW_MAX)
+            return CPOOL_EINVAL;
+    }
+    return CPOOL_OK;
+}

@@ -1,0 +1,17 @@
+/* Max pooling: forward kernels for every element type of the max family. */
+#include <float.h>
+#include "common.h"
+
+#define CPOOL_BODY "max.inc"
+#include "dtypes_float.h"
+#include "dtypes_int.h"
+#undef CPOOL_BODY
+
+int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                       int64_t *indices)
+{
+    int rc = cpool_geom_check(g);
+    if (rc != CPOOL_OK)
+        return rc;
+    CPOOL_DISPATCH_ALL(dt, max_fwd, (g, x, y, indices))
+}
