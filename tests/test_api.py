@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+
+import cpool
+import reference as ref
+
+
+def test_public_names():
+    for name in cpool.__all__:
+        assert callable(getattr(cpool, name)), name
+
+
+def test_build_info():
+    info = cpool.build_info()
+    for key in ("version", "compiler", "openmp", "openmp_version", "simd", "num_threads"):
+        assert key in info
+    assert info["version"] == cpool.__version__
+    assert isinstance(info["openmp"], bool) and isinstance(info["simd"], list)
+    assert (info["openmp_version"] is not None) == info["openmp"]
+
+
+def test_show_config_prints(capsys):
+    cpool.show_config()
+    out = capsys.readouterr().out
+    assert "openmp" in out and cpool.__version__ in out
+
+
+def test_openmp_required_when_asked():
+    """CI and wheel builds set CPOOL_REQUIRE_OPENMP=1: a serial build fails here."""
+    import os
+    if os.environ.get("CPOOL_REQUIRE_OPENMP") == "1":
+        assert cpool.build_info()["openmp"]
+
+
+def _strided_views(rng):
+    base = rng.standard_normal((3, 4, 18, 20)).astype(np.float32)
+    yield base[:, ::2, 1::2, ::-1]            # every stride odd, one negative
+    yield np.asfortranarray(base)
+    yield base.transpose(0, 1, 3, 2)
+    yield base.astype(base.dtype.newbyteorder(">"))
+    ro = base.copy()
+    ro.flags.writeable = False
+    yield ro
+
+
+def test_any_strides_and_inputs_never_modified(rng):
+    for x in _strided_views(rng):
+        before = x.copy()
+        xc = np.ascontiguousarray(x, dtype=np.float32)
+        y, i = cpool.max_pool2d(x, 3, 2, 1, return_indices=True)
+        ry, ri = ref.max_pool(xc, 2, 3, 2, 1)
+        np.testing.assert_array_equal(y, ry)
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(cpool.avg_pool2d(x, 3, 2, 1), ref.avg_pool(xc, 2, 3, 2, 1))
+        g = cpool.max_pool2d_backward(y[..., ::-1].copy()[..., ::-1], i, x.shape)
+        np.testing.assert_array_equal(g, ref.max_pool_backward(y, i, x.shape, 2))
+        np.testing.assert_array_equal(x, before)
+        assert y.dtype == np.float32 and y.dtype.isnative
+
+
+def test_strided_grad_and_indices(rng):
+    x = rng.standard_normal((2, 3, 9, 9))
+    y, i = cpool.max_pool2d(x, 3, 2, return_indices=True)
+    g = rng.standard_normal((2, 3, 4, 8))[..., ::2]
+    ib = np.empty((2, 3, 4, 8), np.int64)[..., ::2]
+    ib[...] = i
+    np.testing.assert_array_equal(cpool.max_pool2d_backward(g, ib, x.shape),
+                                  ref.max_pool_backward(np.ascontiguousarray(g), i, x.shape, 2))
+    np.testing.assert_array_equal(cpool.avg_pool2d_backward(g, x.shape, 3, 2),
+                                  ref.avg_pool_backward(np.ascontiguousarray(g), x.shape, 2, 3, 2))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_out_is_filled_and_returned(channels_last, rng):
+    x = rng.standard_normal((2, 7, 9, 3) if channels_last else (2, 3, 7, 9)).astype(np.float32)
+    expected = cpool.max_pool2d(x, 2, channels_last=channels_last)
+    out = np.full(expected.shape, 7.0, np.float32)
+    y = cpool.max_pool2d(x, 2, channels_last=channels_last, out=out)
+    assert y is out
+    np.testing.assert_array_equal(out, expected)
+    y2, i2 = cpool.max_pool2d(x, 2, return_indices=True, channels_last=channels_last,
+                              out=np.empty_like(expected))
+    np.testing.assert_array_equal(y2, expected)
+    out = np.empty_like(expected)
+    assert cpool.avg_pool2d(x, 2, channels_last=channels_last, out=out) is out
+    np.testing.assert_array_equal(out, cpool.avg_pool2d(x, 2, channels_last=channels_last))
+
+
+def test_empty_batch():
+    x = np.zeros((0, 3, 8, 8), np.float32)
+    y, i = cpool.max_pool2d(x, 2, return_indices=True)
+    assert y.shape == (0, 3, 4, 4) and i.shape == (0, 3, 4, 4)
+    assert cpool.avg_pool2d(x, 2).shape == (0, 3, 4, 4)
+    assert cpool.max_pool2d_backward(y, i, x.shape).shape == x.shape
+    assert cpool.avg_pool2d_backward(y, x.shape, 2).shape == x.shape
+
+
+def test_ceil_mode_output_sizes_follow_pytorch():
+    # L=5, k=3, s=3, p=1, ceil: 2 (the naive ceil formula gives 3)
+    assert cpool.max_pool1d(np.zeros((1, 1, 5)), 3, 3, 1, ceil_mode=True).shape[-1] == 2
+    # L=32, k=8, s=4, ceil: 7, the window starting at 28 is not produced
+    assert cpool.max_pool1d(np.zeros((1, 1, 32)), 8, 4, ceil_mode=True).shape[-1] == 7
+    for L in range(1, 12):
+        for k in range(1, 5):
+            for s in range(1, 5):
+                for p in range(0, k // 2 + 1):
+                    for ceil in (False, True):
+                        o = ref.out_size(L, k, s, p, 1, ceil)
+                        if o < 1:
+                            with pytest.raises(ValueError):
+                                cpool.max_pool1d(np.zeros((1, 1, L)), k, s, p, 1, ceil)
+                        else:
+                            assert cpool.avg_pool1d(np.zeros((1, 1, L)), k, s, p,
+                                                    ceil).shape[-1] == o
+
+
+@pytest.mark.skipif(np.intp(0).itemsize < 8, reason="needs a 64-bit address space")
+def test_plane_past_2_pow_31_elements():
+    """Offsets past int32 range: a uint8 row of 2**31 + 70 elements."""
+    L = 2 ** 31 + 70
+    x = np.zeros((1, 1, L), np.uint8)
+    x[0, 0, -10] = 9
+    x[0, 0, -1] = 7  # in the two trailing elements no window covers
+    x[0, 0, 3] = 4
+    with cpool.num_threads(2):
+        y, i = cpool.max_pool1d(x, 4, return_indices=True)
+    assert y.shape == (1, 1, L // 4)
+    assert y[0, 0, 0] == 4 and y[0, 0, (L - 10) // 4] == 9
+    assert int(y.sum(dtype=np.int64)) == 13
+    assert i[0, 0, (L - 10) // 4] == L - 10 and i[0, 0, -1] == L - 6
+    del y, i
+    y, i = cpool.max_pool1d(x[:, :, -1000:], 4, return_indices=True)
+    assert i[0, 0, (1000 - 10) // 4] == 1000 - 10  # relative to the view passed in

@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+
+import cpool
+import reference as ref
+from conftest import FLOATS, SHAPES, make_input, to_layout, window_configs
+
+FWD = {1: cpool.avg_pool1d, 2: cpool.avg_pool2d, 3: cpool.avg_pool3d}
+BWD = {1: cpool.avg_pool1d_backward, 2: cpool.avg_pool2d_backward,
+       3: cpool.avg_pool3d_backward}
+
+
+def avg_cases(nd, count, seed):
+    """(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)."""
+    out = []
+    for j, (k, s, p, _, ceil) in enumerate(window_configs(nd, count, dilation=False,
+                                                          seed=seed)):
+        cip = j % 2 == 0
+        div = (None, None, 3)[j % 3] if nd > 1 else None
+        out.append((k, s, p, ceil, cip, div))
+    return out
+
+
+def _kw(case):
+    k, s, p, ceil, cip, div = case
+    kw = dict(kernel_size=k, stride=s, padding=p, ceil_mode=ceil, count_include_pad=cip)
+    if div is not None:
+        kw["divisor_override"] = div
+    return kw
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("case_id", range(18))
+def test_forward_matches_reference_bitwise(nd, dtype, case_id, channels_last, rng):
+    case = avg_cases(nd, 18, seed=0)[case_id]
+    x = to_layout(make_input(SHAPES[nd], dtype, rng, ties=False), channels_last)
+    y = FWD[nd](x, **_kw(case), channels_last=channels_last)
+    r = ref.avg_pool(x, nd, **_kw(case), channels_last=channels_last)
+    assert y.dtype == dtype and y.shape == r.shape
+    # same summation order as PyTorch and the reference: equal to the bit
+    np.testing.assert_array_equal(y, r)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_backward_matches_reference(nd, dtype, channels_last, rng):
+    for case in avg_cases(nd, 10, seed=1):
+        x = to_layout(make_input(SHAPES[nd], dtype, rng), channels_last)
+        y = FWD[nd](x, **_kw(case), channels_last=channels_last)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        gx = BWD[nd](gy, x.shape, **_kw(case), channels_last=channels_last)
+        r = ref.avg_pool_backward(gy, x.shape, nd, **_kw(case), channels_last=channels_last)
+        assert gx.dtype == dtype and gx.shape == x.shape
+        np.testing.assert_array_equal(gx, r)
+
+
+def test_pytorch_divisor_examples():
+    # ones(6), k4 s3 p1 ceil: the ceil-mode overhang past the padding is not counted
+    x = np.ones((1, 1, 6), np.float32)
+    np.testing.assert_allclose(cpool.avg_pool1d(x, 4, 3, 1, True)[0, 0], [0.75, 1.0, 0.5])
+    np.testing.assert_allclose(cpool.avg_pool1d(x, 4, 3, 1, True, False)[0, 0], [1, 1, 1])
+    x2 = np.ones((1, 1, 1, 6), np.float32)
+    np.testing.assert_allclose(
+        cpool.avg_pool2d(x2, (1, 4), (1, 3), (0, 1), True, divisor_override=4)[0, 0, 0],
+        [0.75, 1.0, 0.25])
+    np.testing.assert_allclose(cpool.avg_pool1d(np.ones((1, 1, 5), np.float32), 3, 2, 1,
+                                                True)[0, 0], [2 / 3, 1, 2 / 3], rtol=1e-6)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_batchless_and_layouts(nd, channels_last, rng):
+    x = make_input(SHAPES[nd], np.float64, rng, ties=False)
+    xl = to_layout(x, channels_last)
+    for case in avg_cases(nd, 5, seed=2):
+        y = FWD[nd](xl, **_kw(case), channels_last=channels_last)
+        y0 = FWD[nd](xl[0], **_kw(case), channels_last=channels_last)
+        np.testing.assert_array_equal(y0, y[0])
+        ycf = FWD[nd](x, **_kw(case))
+        np.testing.assert_array_equal(to_layout(ycf, channels_last), y)
+        gy = rng.standard_normal(y0.shape)
+        g0 = BWD[nd](gy, xl[0].shape, **_kw(case), channels_last=channels_last)
+        gb = BWD[nd](gy[None], (1,) + xl.shape[1:], **_kw(case),
+                     channels_last=channels_last)
+        np.testing.assert_array_equal(g0, gb[0])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_backward_finite_differences(nd, rng):
+    shape = SHAPES[nd]
+    for case in avg_cases(nd, 4, seed=3):
+        x = rng.standard_normal(shape)
+        y = FWD[nd](x, **_kw(case))
+        w = rng.standard_normal(y.shape)
+        gx = BWD[nd](w, x.shape, **_kw(case))
+        eps = 1e-6
+        flat = x.reshape(-1)
+        for j in rng.choice(flat.size, 30, replace=False):
+            old = flat[j]
+            flat[j] = old + eps
+            fp = (w * FWD[nd](x, **_kw(case))).sum()
+            flat[j] = old - eps
+            fm = (w * FWD[nd](x, **_kw(case))).sum()
+            flat[j] = old
+            assert abs((fp - fm) / (2 * eps) - gx.reshape(-1)[j]) < 1e-7

@@ -1,0 +1,169 @@
+import numpy as np
+import pytest
+
+import cpool
+import reference as ref
+from conftest import FLOATS, INTS, SHAPES, make_input, to_layout, window_configs
+
+FWD = {1: cpool.max_pool1d, 2: cpool.max_pool2d, 3: cpool.max_pool3d}
+BWD = {1: cpool.max_pool1d_backward, 2: cpool.max_pool2d_backward,
+       3: cpool.max_pool3d_backward}
+
+
+def _check(nd, x, cfg, channels_last):
+    k, s, p, d, ceil = cfg
+    y, i = FWD[nd](x, k, s, p, d, ceil, return_indices=True, channels_last=channels_last)
+    ry, ri = ref.max_pool(x, nd, k, s, p, d, ceil, channels_last=channels_last)
+    assert y.dtype == x.dtype and i.dtype == np.int64
+    assert y.shape == ry.shape
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(i, ri)
+    # the no-index path gives the same values
+    np.testing.assert_array_equal(
+        FWD[nd](x, k, s, p, d, ceil, channels_last=channels_last), ry)
+    return y, i
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("cfg_id", range(24))
+def test_forward_matches_reference(nd, cfg_id, channels_last, rng):
+    cfg = window_configs(nd)[cfg_id]
+    x = to_layout(make_input(SHAPES[nd], np.float32, rng), channels_last)
+    _check(nd, x, cfg, channels_last)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS + INTS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_dtypes(nd, dtype, channels_last, rng):
+    for cfg in window_configs(nd, count=6, seed=1):
+        x = to_layout(make_input(SHAPES[nd], dtype, rng), channels_last)
+        _check(nd, x, cfg, channels_last)
+
+
+@pytest.mark.parametrize("dtype", INTS, ids=lambda t: np.dtype(t).name)
+def test_integer_extremes(dtype):
+    info = np.iinfo(dtype)
+    x = np.array([[[info.min, info.min, info.max, info.max, info.min]]], dtype=dtype)
+    y, i = cpool.max_pool1d(x, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(y[0, 0], [info.min, info.max, info.max, info.max])
+    np.testing.assert_array_equal(i[0, 0], [0, 2, 2, 3])
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_batchless_equals_batched(nd, channels_last, rng):
+    x = to_layout(make_input(SHAPES[nd], np.float64, rng, ties=False), channels_last)
+    for cfg in window_configs(nd, count=5, seed=2):
+        y, i = FWD[nd](x[0], *cfg, return_indices=True, channels_last=channels_last)
+        yb, ib = FWD[nd](x, *cfg, return_indices=True, channels_last=channels_last)
+        assert y.shape == yb.shape[1:]
+        np.testing.assert_array_equal(y, yb[0])
+        np.testing.assert_array_equal(i, ib[0])
+        _check(nd, x[0], cfg, channels_last)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_layouts_agree(nd, rng):
+    x = make_input(SHAPES[nd], np.float32, rng)
+    for cfg in window_configs(nd, count=8, seed=3):
+        y, i = FWD[nd](x, *cfg, return_indices=True)
+        yl, il = FWD[nd](to_layout(x, True), *cfg, return_indices=True, channels_last=True)
+        np.testing.assert_array_equal(np.moveaxis(yl, -1, 1), y)
+        np.testing.assert_array_equal(np.moveaxis(il, -1, 1), i)
+
+
+def test_ties_keep_first_maximum():
+    x = np.array([[[[1, 3], [3, 3]]]], dtype=np.float32)
+    _, i = cpool.max_pool2d(x, 2, return_indices=True)
+    assert i.item() == 1
+    _, i = cpool.max_pool2d(np.zeros((1, 1, 2, 2), np.float32), 2, return_indices=True)
+    assert i.item() == 0
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+def test_nan_gives_nan_and_last_nan_index(channels_last):
+    x = np.array([[[[1, np.nan], [np.nan, 5]]]], dtype=np.float32)
+    x = to_layout(x, channels_last)
+    y, i = cpool.max_pool2d(x, 2, return_indices=True, channels_last=channels_last)
+    assert np.isnan(y.item()) and i.item() == 2
+    # 3x3 window with NaNs at scan positions 1 and 7, a larger value elsewhere
+    x = np.zeros((1, 1, 3, 3), np.float64)
+    x[0, 0, 0, 1] = x[0, 0, 2, 1] = np.nan
+    x[0, 0, 1, 1] = 100
+    y, i = cpool.max_pool2d(to_layout(x, channels_last), 3, return_indices=True,
+                            channels_last=channels_last)
+    assert np.isnan(y.item()) and i.item() == 7
+
+
+def test_all_minus_inf_window_indexes_first_tap():
+    x = np.full((1, 1, 4), -np.inf, np.float32)
+    y, i = cpool.max_pool1d(x, 3, 1, padding=1, return_indices=True)
+    np.testing.assert_array_equal(y[0, 0], [-np.inf] * 4)
+    np.testing.assert_array_equal(i[0, 0], [0, 0, 1, 2])
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+def test_window_of_only_padding(channels_last):
+    # k=2, s=1, p=1, d=3 on 2x2: PyTorch's only window has taps -1 and 2 in each
+    # axis, both outside; it returns index 6 and corrupts memory in backward.
+    x = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
+    x = to_layout(x, channels_last)
+    y, i = cpool.max_pool2d(x, 2, 1, 1, 3, return_indices=True, channels_last=channels_last)
+    assert y.shape == (1, 1, 1, 1) and y.item() == -np.inf and i.item() == -1
+    gx = cpool.max_pool2d_backward(np.ones_like(y), i, x.shape, channels_last=channels_last)
+    np.testing.assert_array_equal(gx, np.zeros_like(x))
+    yi, _ = cpool.max_pool2d(x.astype(np.int16), 2, 1, 1, 3, return_indices=True,
+                             channels_last=channels_last)
+    assert yi.item() == np.iinfo(np.int16).min
+    y1, i1 = cpool.max_pool1d(np.arange(4.0).reshape(1, 1, 4), 2, 1, 1, 5,
+                              return_indices=True)
+    # 1d: L=4, k=2, d=5, p=1: windows start at -1, 0: taps (-1, 4) out, (0, 5) -> 0 only
+    np.testing.assert_array_equal(i1[0, 0], ref.max_pool(np.arange(4.0).reshape(1, 1, 4),
+                                                         1, 2, 1, 1, 5)[1][0, 0])
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_backward_matches_reference(nd, dtype, channels_last, rng):
+    for cfg in window_configs(nd, count=10, seed=4):
+        x = to_layout(make_input(SHAPES[nd], dtype, rng), channels_last)
+        y, i = FWD[nd](x, *cfg, return_indices=True, channels_last=channels_last)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        gx = BWD[nd](gy, i, x.shape, channels_last=channels_last)
+        assert gx.dtype == dtype and gx.shape == x.shape
+        np.testing.assert_array_equal(
+            gx, ref.max_pool_backward(gy, i, x.shape, nd, channels_last=channels_last))
+
+
+def test_backward_overlapping_windows_accumulate():
+    x = np.zeros((1, 1, 3, 3), np.float64)
+    x[0, 0, 1, 1] = 1.0
+    y, i = cpool.max_pool2d(x, 2, 1, return_indices=True)
+    gx = cpool.max_pool2d_backward(np.ones_like(y), i, x.shape)
+    assert gx[0, 0, 1, 1] == 4.0 and gx.sum() == 4.0
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_backward_finite_differences(nd, rng):
+    """d(sum(w * y))/dx against central differences, float64, distinct values."""
+    shape = SHAPES[nd]
+    for cfg in window_configs(nd, count=4, seed=5):
+        x = rng.permutation(np.prod(shape)).reshape(shape).astype(np.float64) * 0.1
+        y, i = FWD[nd](x, *cfg, return_indices=True)
+        w = rng.standard_normal(y.shape)
+        gx = BWD[nd](w, i, x.shape)
+        eps = 1e-4  # values are 0.1 apart, so the argmax does not move
+        num = np.zeros_like(x)
+        flat = x.reshape(-1)
+        for j in rng.choice(flat.size, 40, replace=False):
+            old = flat[j]
+            flat[j] = old + eps
+            fp = (w * FWD[nd](x, *cfg)).sum()
+            flat[j] = old - eps
+            fm = (w * FWD[nd](x, *cfg)).sum()
+            flat[j] = old
+            num.reshape(-1)[j] = (fp - fm) / (2 * eps)
+            assert abs(num.reshape(-1)[j] - gx.reshape(-1)[j]) < 1e-6
