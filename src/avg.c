@@ -6,22 +6,31 @@ typedef struct {
     int64_t override; /* divisor_override, <= 0 for none */
 } avg_rule;
 
-/* Windows of output o = (od, oh, ow): [lo, hi) per axis and the divisor, which
- * is 0 only for a window with no input element (its output is 0). */
+/* One axis's factor of a window's divisor: the window's extent clipped to
+ * the padded input (count_include_pad) or to the input; 0 when the window
+ * holds no input element.  [lo, hi) is the window inside the input. */
+CPOOL_INLINE int64_t avg_axis_factor(const cpool_geom *g, avg_rule r, int a, int64_t o,
+                                     int64_t *lo, int64_t *hi)
+{
+    const int64_t padded = cpool_avg_window(o, g->in[a], g->kernel[a], g->stride[a],
+                                            g->pad[a], lo, hi);
+    return *hi <= *lo ? 0 : r.cip ? padded : *hi - *lo;
+}
+
+/* The divisor from the product of the axis factors; 0 only for a window with
+ * no input element, whose output is 0. */
+CPOOL_INLINE int64_t avg_divisor(avg_rule r, int64_t factors)
+{
+    return factors == 0 ? 0 : r.override > 0 ? r.override : factors;
+}
+
+/* Windows of output o = (od, oh, ow): [lo, hi) per axis, and the divisor. */
 CPOOL_INLINE int64_t avg_box(const cpool_geom *g, avg_rule r, const int64_t *o,
                              int64_t *lo, int64_t *hi)
 {
-    int64_t psz = 1, isz = 1, a;
-    for (a = 0; a < 3; a++) {
-        psz *= cpool_avg_window(o[a], g->in[a], g->kernel[a], g->stride[a], g->pad[a],
-                                &lo[a], &hi[a]);
-        isz *= hi[a] > lo[a] ? hi[a] - lo[a] : 0;
-    }
-    if (isz == 0)
-        return 0;
-    if (r.override > 0)
-        return r.override;
-    return r.cip ? psz : isz;
+    return avg_divisor(r, avg_axis_factor(g, r, 0, o[0], &lo[0], &hi[0]) *
+                              avg_axis_factor(g, r, 1, o[1], &lo[1], &hi[1]) *
+                              avg_axis_factor(g, r, 2, o[2], &lo[2], &hi[2]));
 }
 
 #define CPOOL_BODY "avg.inc"

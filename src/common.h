@@ -33,6 +33,9 @@
  * (entering one is 0.3-1.2 us; research/performance-notes.md). */
 #define CPOOL_PARALLEL_MIN 32768
 
+/* Columns or channels per pass of an inner loop with a stack scratch lane. */
+#define CPOOL_CHUNK 256
+
 /* OpenMP 2.0 subset only (MSVC): signed index, static schedule, if clause.
  * Placed right before a for statement; a serial build just uses `work`. */
 #if defined(_OPENMP)

@@ -1,5 +1,6 @@
 /* Max pooling: forward kernels for every element type of the max family. */
 #include <float.h>
+#include <stdint.h>
 #include "common.h"
 
 #define CPOOL_BODY "max.inc"
