@@ -71,27 +71,20 @@ def max_pool_fwd(int dt, tuple geom, x, y, indices):
     _check(rc)
 
 
-def avg_pool_fwd(int dt, tuple geom, x, y, bint count_include_pad, int64_t divisor):
+def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divisor,
+             bint backward):
+    """Forward (src = x, dst = y) or backward (src = grad_y, dst = grad_x)."""
     cdef cpool_geom g
     cdef int rc
     _fill(&g, geom)
-    cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
-    cdef void *px = _ptr(bx)
-    cdef void *py = _ptr(by)
+    cdef _Buffer bs = _Buffer(src, False), bd = _Buffer(dst, True)
+    cdef void *ps = _ptr(bs)
+    cdef void *pd = _ptr(bd)
     with nogil:
-        rc = cpool_avg_pool_fwd(<cpool_dtype>dt, &g, px, py, count_include_pad, divisor)
-    _check(rc)
-
-
-def avg_pool_bwd(int dt, tuple geom, grad_y, grad_x, bint count_include_pad, int64_t divisor):
-    cdef cpool_geom g
-    cdef int rc
-    _fill(&g, geom)
-    cdef _Buffer by = _Buffer(grad_y, False), bx = _Buffer(grad_x, True)
-    cdef void *py = _ptr(by)
-    cdef void *px = _ptr(bx)
-    with nogil:
-        rc = cpool_avg_pool_bwd(<cpool_dtype>dt, &g, py, px, count_include_pad, divisor)
+        if backward:
+            rc = cpool_avg_pool_bwd(<cpool_dtype>dt, &g, ps, pd, count_include_pad, divisor)
+        else:
+            rc = cpool_avg_pool_fwd(<cpool_dtype>dt, &g, ps, pd, count_include_pad, divisor)
     _check(rc)
 
 

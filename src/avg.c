@@ -37,8 +37,8 @@ CPOOL_INLINE int64_t avg_box(const cpool_geom *g, avg_rule r, const int64_t *o,
 #include "dtypes_float.h"
 #undef CPOOL_BODY
 
-int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
-                       int count_include_pad, int64_t divisor_override)
+static int avg_run(int backward, cpool_dtype dt, const cpool_geom *g, const void *src,
+                   void *dst, int count_include_pad, int64_t divisor_override)
 {
     avg_rule r;
     int rc = cpool_geom_check(g);
@@ -46,17 +46,19 @@ int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void 
         return rc;
     r.cip = count_include_pad;
     r.override = divisor_override;
-    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (g, r, x, y))
+    if (backward)
+        CPOOL_DISPATCH_FLOAT(dt, avg_bwd, (g, r, src, dst))
+    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (g, r, src, dst))
+}
+
+int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                       int count_include_pad, int64_t divisor_override)
+{
+    return avg_run(0, dt, g, x, y, count_include_pad, divisor_override);
 }
 
 int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                        void *grad_x, int count_include_pad, int64_t divisor_override)
 {
-    avg_rule r;
-    int rc = cpool_geom_check(g);
-    if (rc != CPOOL_OK)
-        return rc;
-    r.cip = count_include_pad;
-    r.override = divisor_override;
-    CPOOL_DISPATCH_FLOAT(dt, avg_bwd, (g, r, grad_y, grad_x))
+    return avg_run(1, dt, g, grad_y, grad_x, count_include_pad, divisor_override);
 }
