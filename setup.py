@@ -89,7 +89,8 @@ class BuildExt(build_ext):
                                  timeout=60)
             return out.returncode == 0, out.stdout.strip()
         except Exception as exc:  # any compile/link/run failure means "no OpenMP"
-            return False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return False, text if len(text) < 160 else text[:157] + "..."
         finally:
             os.chdir(old)
             shutil.rmtree(tmp, ignore_errors=True)
@@ -108,13 +109,13 @@ class BuildExt(build_ext):
             if ok:
                 use_omp = True
             elif mode == "1":
-                raise SystemExit("cpool: CPOOL_OPENMP=1 but the OpenMP probe failed: "
-                                 f"{detail}. Install OpenMP (libgomp / libomp) or set "
+                raise SystemExit("cpool: CPOOL_OPENMP=1 but the OpenMP probe failed "
+                                 f"({detail}). Install OpenMP (libgomp / libomp) or set "
                                  "CPOOL_OPENMP=0 for a serial build.")
             else:
                 _warn_box([
                     "cpool: OpenMP NOT available - building a SERIAL extension.",
-                    f"probe: {detail}",
+                    f"probe: {detail[:60]}",
                     "Every kernel will run on one core. Install OpenMP (libgomp,",
                     "or libomp on macOS) and rebuild, or set CPOOL_OPENMP=1 to",
                     "make this an error. cpool.show_config() reports the result.",
