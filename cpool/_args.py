@@ -4,6 +4,7 @@ error messages.  The public modules call these and hand the C core a
 geometry tuple it can trust."""
 from __future__ import annotations
 
+import functools
 import numbers
 import operator
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ def contiguous(x: np.ndarray) -> np.ndarray:
 
 
 def _int(v, fn, name):
+    if type(v) is int:  # the common case, without the slow ABC checks below
+        return v
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{fn}(): {name} must be an int or a tuple of ints, got {v!r}")
     return operator.index(v)
@@ -58,6 +61,8 @@ def _int(v, fn, name):
 
 def ntuple(value, nd: int, fn: str, name: str) -> tuple:
     """int -> nd-tuple; a sequence must have exactly nd ints."""
+    if type(value) is int:
+        return (value,) * nd
     if isinstance(value, (tuple, list)):
         if len(value) != nd:
             raise ValueError(f"{fn}(): {name} must be an int or a tuple of {nd} ints, "
@@ -81,7 +86,7 @@ def positive_int_or_none(value, fn: str, name: str):
     return v
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Layout:
     """Where batch, channels and the nd spatial axes sit in an array."""
     nd: int
@@ -145,7 +150,7 @@ def pool_out_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) ->
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Window:
     kernel: tuple
     stride: tuple
@@ -160,23 +165,31 @@ def window(lay: Layout, kernel_size, stride, padding, dilation, ceil_mode, fn: s
     k = ntuple(kernel_size, nd, fn, "kernel_size")
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else ntuple(stride, nd, fn, "stride")
-    p = ntuple(padding, nd, fn, "padding")
-    d = ntuple(dilation, nd, fn, "dilation")
-    ceil_mode = flag(ceil_mode, fn, "ceil_mode")
+    return _checked_window(lay.spatial, k, s, ntuple(padding, nd, fn, "padding"),
+                           ntuple(dilation, nd, fn, "dilation"),
+                           flag(ceil_mode, fn, "ceil_mode"), fn)
+
+
+@functools.lru_cache(maxsize=512)
+def _checked_window(spatial, k, s, p, d, ceil_mode, fn) -> Window:
+    """The value checks and output size of a window; cached, since a network
+    calls the same few geometries over and over.  Arguments are int tuples
+    (types already checked), so the cache key is exact."""
+    nd = len(k)
     for name, vals, low in (("kernel_size", k, 1), ("stride", s, 1), ("dilation", d, 1),
                             ("padding", p, 0)):
-        if any(v < low for v in vals):
+        if min(vals) < low:
             what = "positive" if low else "non-negative"
             raise ValueError(f"{fn}(): {name} must be {what}, got {vals if nd > 1 else vals[0]}")
-        if any(v > _WINDOW_MAX for v in vals):
+        if max(vals) > _WINDOW_MAX:
             raise ValueError(f"{fn}(): {name} must be at most {_WINDOW_MAX}, got {vals}")
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
         raise ValueError(f"{fn}(): padding must be at most half of kernel_size "
                          f"(padding <= kernel_size // 2), got padding={p}, kernel_size={k}")
     out = tuple(pool_out_size(a, ki, si, pi, di, ceil_mode)
-                for a, ki, si, pi, di in zip(lay.spatial, k, s, p, d))
-    if any(o < 1 for o in out):
-        raise ValueError(f"{fn}(): input spatial size {lay.spatial} is too small for "
+                for a, ki, si, pi, di in zip(spatial, k, s, p, d))
+    if min(out) < 1:
+        raise ValueError(f"{fn}(): input spatial size {spatial} is too small for "
                          f"kernel_size={k}, stride={s}, padding={p}, dilation={d}: "
                          f"output size would be {out}")
     return Window(k, s, p, d, ceil_mode, out)

@@ -11,9 +11,28 @@
 #if defined(_MSC_VER) && !defined(__clang__)
 #define restrict __restrict
 #define CPOOL_INLINE static __inline
+#define CPOOL_FORCE_INLINE static __forceinline
 #else
 #define CPOOL_INLINE static inline
+#if defined(__GNUC__)
+#define CPOOL_FORCE_INLINE static inline __attribute__((always_inline))
+#else
+#define CPOOL_FORCE_INLINE static inline
 #endif
+#endif
+
+/* Calls f with the stride argument a compile-time 1 or 2 where it is, so the
+ * inlined loop gets contiguous or stride-2 vector loads instead of a gather;
+ * other strides take the generic loop.  f must be CPOOL_FORCE_INLINE. */
+#define CPOOL_WITH_STRIDE(sw, call_with)                                           \
+    do {                                                                           \
+        if ((sw) == 1)                                                             \
+            call_with(1);                                                          \
+        else if ((sw) == 2)                                                        \
+            call_with(2);                                                          \
+        else                                                                       \
+            call_with(sw);                                                         \
+    } while (0)
 
 /* Pragmas go through a macro so a serial build compiles warning-free and MSVC
  * (no _Pragma before C11) gets __pragma.  Two levels so that macro arguments
