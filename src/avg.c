@@ -9,7 +9,7 @@ typedef struct {
 /* One axis's factor of a window's divisor: the window's extent clipped to
  * the padded input (count_include_pad) or to the input; 0 when the window
  * holds no input element.  [lo, hi) is the window inside the input. */
-CPOOL_INLINE int64_t avg_axis_factor(const cpool_geom *g, avg_rule r, int a, int64_t o,
+CPOOL_FORCE_INLINE int64_t avg_axis_factor(const cpool_geom *g, avg_rule r, int a, int64_t o,
                                      int64_t *lo, int64_t *hi)
 {
     const int64_t padded = cpool_avg_window(o, g->in[a], g->kernel[a], g->stride[a],
@@ -19,13 +19,13 @@ CPOOL_INLINE int64_t avg_axis_factor(const cpool_geom *g, avg_rule r, int a, int
 
 /* The divisor from the product of the axis factors; 0 only for a window with
  * no input element, whose output is 0. */
-CPOOL_INLINE int64_t avg_divisor(avg_rule r, int64_t factors)
+CPOOL_FORCE_INLINE int64_t avg_divisor(avg_rule r, int64_t factors)
 {
     return factors == 0 ? 0 : r.override > 0 ? r.override : factors;
 }
 
 /* Windows of output o = (od, oh, ow): [lo, hi) per axis, and the divisor. */
-CPOOL_INLINE int64_t avg_box(const cpool_geom *g, avg_rule r, const int64_t *o,
+CPOOL_FORCE_INLINE int64_t avg_box(const cpool_geom *g, avg_rule r, const int64_t *o,
                              int64_t *lo, int64_t *hi)
 {
     return avg_divisor(r, avg_axis_factor(g, r, 0, o[0], &lo[0], &hi[0]) *

@@ -21,6 +21,18 @@
 #endif
 #endif
 
+/* Runtime SIMD dispatch: the function holding a hot parallel loop is built
+ * twice, for AVX2 and for the portable baseline, and the loader picks one
+ * (GCC ifunc; Linux x86-64 only).  Everything it calls in the hot loop must be
+ * CPOOL_FORCE_INLINE so the AVX2 copy does not call baseline code.  AVX-512
+ * clones measured slower on these loops (research/performance-notes.md). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(CPOOL_NO_CLONES)
+#define CPOOL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CPOOL_CLONES
+#endif
+
 /* Calls f with the stride argument a compile-time 1 or 2 where it is, so the
  * inlined loop gets contiguous or stride-2 vector loads instead of a gather;
  * other strides take the generic loop.  f must be CPOOL_FORCE_INLINE. */
@@ -105,13 +117,20 @@
 
 /* In-bounds taps of window `o` along one axis (dilated, padded window as in
  * PyTorch's max pooling): taps first, first + dil, ..., `count` of them. */
-CPOOL_INLINE void cpool_taps(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p,
-                             int64_t d, int64_t *first, int64_t *count)
+CPOOL_FORCE_INLINE void cpool_taps(int64_t o, int64_t in, int64_t k, int64_t s, int64_t p,
+                                   int64_t d, int64_t *first, int64_t *count)
 {
     int64_t start = o * s - p;
     int64_t end = start + (k - 1) * d + 1;
     if (end > in)
         end = in;
+    if (d == 1) { /* the common case, without the divisions */
+        if (start < 0)
+            start = 0;
+        *first = start;
+        *count = start < end ? end - start : 0;
+        return;
+    }
     if (start < 0)
         start += ((-start + d - 1) / d) * d;
     *first = start;
@@ -121,7 +140,7 @@ CPOOL_INLINE void cpool_taps(int64_t o, int64_t in, int64_t k, int64_t s, int64_
 /* Average-pooling window `o` along one axis: [lo, hi) inside the input, and the
  * extent clipped only to the padded input, which count_include_pad divides by
  * (so a ceil-mode overhang past the right padding is not counted, as PyTorch). */
-CPOOL_INLINE int64_t cpool_avg_window(int64_t o, int64_t in, int64_t k, int64_t s,
+CPOOL_FORCE_INLINE int64_t cpool_avg_window(int64_t o, int64_t in, int64_t k, int64_t s,
                                       int64_t p, int64_t *lo, int64_t *hi)
 {
     int64_t start = o * s - p;
@@ -135,7 +154,7 @@ CPOOL_INLINE int64_t cpool_avg_window(int64_t o, int64_t in, int64_t k, int64_t 
 
 /* Output columns [lo, hi) whose whole window lies inside the input, so the
  * interior loop needs no bounds tests. */
-CPOOL_INLINE void cpool_interior(int64_t in, int64_t out, int64_t k, int64_t s,
+CPOOL_FORCE_INLINE void cpool_interior(int64_t in, int64_t out, int64_t k, int64_t s,
                                  int64_t p, int64_t d, int64_t *lo, int64_t *hi)
 {
     int64_t span = (k - 1) * d + 1;
@@ -152,7 +171,7 @@ CPOOL_INLINE void cpool_interior(int64_t in, int64_t out, int64_t k, int64_t s,
 /* Outputs [lo, hi) whose undilated window [o*s - p, o*s - p + k) contains
  * input position i (an in-bounds i, so clipping the window changes nothing):
  * the gather side of a backward pass. */
-CPOOL_INLINE void cpool_covering(int64_t i, int64_t out, int64_t k, int64_t s, int64_t p,
+CPOOL_FORCE_INLINE void cpool_covering(int64_t i, int64_t out, int64_t k, int64_t s, int64_t p,
                                  int64_t *lo, int64_t *hi)
 {
     int64_t t = i + p - k + 1;
@@ -164,6 +183,6 @@ CPOOL_INLINE void cpool_covering(int64_t i, int64_t out, int64_t k, int64_t s, i
     *hi = a < b ? b : a;
 }
 
-CPOOL_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
+CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
 #endif
