@@ -111,6 +111,16 @@ class Layout:
                 pad3 + win.kernel, pad3 + win.stride, zero3 + win.padding,
                 pad3 + win.dilation, int(self.channels_last))
 
+    def bins_geom(self, out: tuple, bins: tuple, per_plane: bool = False) -> tuple:
+        """Geometry whose windows come from bin tables (one per spatial axis,
+        [start, end) pairs; per_plane: one table per (n, c) plane)."""
+        lead = 3 - self.nd
+        out3 = (1,) * lead + tuple(out)
+        one3 = (1, 1, 1)
+        strides = (0,) * lead + tuple(2 * o if per_plane else 0 for o in out)
+        return (self.n, self.c, (1,) * lead + self.spatial, out3, one3, one3, (0, 0, 0),
+                one3, int(self.channels_last), (None,) * lead + tuple(bins), strides)
+
 
 def layout_of_shape(shape, nd: int, channels_last, fn: str, name: str = "x") -> Layout:
     channels_last = flag(channels_last, fn, "channels_last")
@@ -245,3 +255,81 @@ def spatial_of(shape: tuple, lay: Layout) -> tuple:
     shape = tuple(shape)
     body = shape[1:] if lay.batched else shape
     return body[:-1] if lay.channels_last else body[1:]
+
+
+def adaptive_output_size(value, lay: Layout, fn: str) -> tuple:
+    """An int or d-tuple of ints >= 0 or None (None keeps that input extent)."""
+    nd = lay.nd
+    if value is None or isinstance(value, (tuple, list)):
+        vals = (value,) * nd if value is None else tuple(value)
+        if len(vals) != nd:
+            raise ValueError(f"{fn}(): output_size must be an int or a tuple of {nd} ints "
+                             f"(or None), got {value!r}")
+        vals = tuple(a if v is None else _int(v, fn, "output_size")
+                     for v, a in zip(vals, lay.spatial))
+    else:
+        vals = (_int(value, fn, "output_size"),) * nd
+    if min(vals) < 0:
+        raise ValueError(f"{fn}(): output_size must be >= 0, got {value!r}")
+    return vals
+
+
+@functools.lru_cache(maxsize=256)
+def adaptive_bins(size: int, n: int) -> np.ndarray:
+    """Bins [floor(i*size/n), ceil((i+1)*size/n)) as [start, end) pairs, in exact
+    integer arithmetic (Python ints: no rounding, no overflow)."""
+    if size * n < 2 ** 62:
+        i = np.arange(n, dtype=np.int64)
+        start = (i * size) // n
+        end = -((-(i + 1) * size) // n)
+    else:
+        start = np.array([(i * size) // n for i in range(n)], dtype=np.int64)
+        end = np.array([-((-(i + 1) * size) // n) for i in range(n)], dtype=np.int64)
+    bins = np.stack([start, end], axis=1).reshape(-1)
+    bins.flags.writeable = False
+    return bins
+
+
+def generator(seed, fn: str) -> np.random.Generator:
+    """seed: an int, a numpy.random.Generator (used as is) or None (fresh entropy)."""
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{fn}(): seed must be an int, a numpy.random.Generator or None, "
+                        f"got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{fn}(): seed must be non-negative, got {seed}")
+    return np.random.default_rng(int(seed))
+
+
+def to_channels_first(a: np.ndarray, lay: Layout) -> np.ndarray:
+    """A contiguous channels-first copy of a channels-last array (same batch form)."""
+    return np.ascontiguousarray(np.moveaxis(a, -1, 1 if lay.batched else 0))
+
+
+def to_channels_last(a: np.ndarray, lay: Layout) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(a, 1 if lay.batched else 0, -1))
+
+
+def channels_first(lay: Layout) -> Layout:
+    return Layout(lay.nd, False, lay.batched, lay.n, lay.c, lay.spatial)
+
+
+def norm_type(value, fn: str) -> float:
+    """Lp pooling's p: a real number, nonzero and not NaN (inf allowed)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}(): norm_type must be a real number, got {value!r}")
+    p = float(value)
+    if p == 0 or p != p:
+        raise ValueError(f"{fn}(): norm_type must be nonzero and not NaN, got {value!r}")
+    return p
+
+
+def planes(a: np.ndarray, lay: Layout) -> np.ndarray:
+    """View as (planes, elements) channels-first or (images, pixels, C)
+    channels-last: the per-plane axis is 1 either way."""
+    if lay.channels_last:
+        return a.reshape(lay.n, -1, lay.c)
+    return a.reshape(lay.n * lay.c, -1)

@@ -19,6 +19,8 @@ cdef extern from "cpool.h" nogil:
         int64_t[3] stride
         int64_t[3] pad
         int64_t[3] dilation
+        const int64_t *bins[3]
+        int64_t[3] bins_plane_stride
         int channels_last
 
     int cpool_geom_check(const cpool_geom *g)
@@ -28,8 +30,18 @@ cdef extern from "cpool.h" nogil:
                            void *y, int count_include_pad, int64_t divisor_override)
     int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                            void *grad_x, int count_include_pad, int64_t divisor_override)
+    int cpool_lp_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                          double p)
+    int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
+                          const void *x, const void *y, void *grad_x, double p)
+    int cpool_global_pool(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                          int is_max)
     int cpool_index_scatter_add(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                                 const int64_t *indices, void *grad_x)
+    int cpool_index_scatter_store(cpool_dtype dt, const cpool_geom *g, const void *src,
+                                  const int64_t *indices, void *dst)
+    int cpool_index_gather_winners(cpool_dtype dt, const cpool_geom *g, const void *grad_dst,
+                                   const int64_t *indices, void *grad_src)
 
     int cpool_get_num_threads()
     void cpool_set_num_threads(int n)

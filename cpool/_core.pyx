@@ -1,12 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """Thin bridge to the C core: buffers in, geometry struct, GIL released,
 status code out.  Arguments were validated by cpool._args; nothing here
-checks shapes or dtypes beyond what the buffer protocol enforces."""
+checks shapes or dtypes beyond what the buffer protocol enforces, and the C
+core re-checks the geometry itself."""
 
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE)
 from libc.stdint cimport int64_t
-
 
 
 cdef class _Buffer:
@@ -28,20 +28,37 @@ cdef inline void *_ptr(_Buffer b) noexcept:
     return b.view.buf if b is not None else NULL
 
 
-cdef int _fill(cpool_geom *g, tuple geom) except -1:
-    """geom = (n, c, in3, out3, kernel3, stride3, pad3, dilation3, channels_last)."""
-    cdef int a
-    g.n = geom[0]
-    g.c = geom[1]
-    for a in range(3):
-        g.in_[a] = geom[2][a]
-        g.out[a] = geom[3][a]
-        g.kernel[a] = geom[4][a]
-        g.stride[a] = geom[5][a]
-        g.pad[a] = geom[6][a]
-        g.dilation[a] = geom[7][a]
-    g.channels_last = geom[8]
-    return 0
+cdef class _Geom:
+    """cpool_geom from the tuple cpool._args builds:
+    (n, c, in3, out3, kernel3, stride3, pad3, dilation3, channels_last[,
+    bins3, bins_plane_stride3]), holding the bin tables' buffers."""
+    cdef cpool_geom g
+    cdef _Buffer b0, b1, b2
+
+    def __cinit__(self, tuple geom):
+        cdef int a
+        self.g.n = geom[0]
+        self.g.c = geom[1]
+        for a in range(3):
+            self.g.in_[a] = geom[2][a]
+            self.g.out[a] = geom[3][a]
+            self.g.kernel[a] = geom[4][a]
+            self.g.stride[a] = geom[5][a]
+            self.g.pad[a] = geom[6][a]
+            self.g.dilation[a] = geom[7][a]
+            self.g.bins[a] = NULL
+            self.g.bins_plane_stride[a] = 0
+        self.g.channels_last = geom[8]
+        if len(geom) > 9:
+            bins, strides = geom[9], geom[10]
+            self.b0 = _Buffer(bins[0], False) if bins[0] is not None else None
+            self.b1 = _Buffer(bins[1], False) if bins[1] is not None else None
+            self.b2 = _Buffer(bins[2], False) if bins[2] is not None else None
+            self.g.bins[0] = <const int64_t *>_ptr(self.b0)
+            self.g.bins[1] = <const int64_t *>_ptr(self.b1)
+            self.g.bins[2] = <const int64_t *>_ptr(self.b2)
+            for a in range(3):
+                self.g.bins_plane_stride[a] = strides[a]
 
 
 cdef int _check(int rc) except -1:
@@ -50,55 +67,105 @@ cdef int _check(int rc) except -1:
     if rc == CPOOL_ENOMEM:
         raise MemoryError("cpool: out of memory")
     if rc == CPOOL_EINDEX:
-        raise ValueError("indices: a value lies outside its input plane "
-                         "(valid: -1 or 0 <= index < prod(spatial input shape))")
+        raise ValueError("indices: a value lies outside its plane (valid: -1 or "
+                         "0 <= index < the number of elements of one spatial plane)")
     if rc == CPOOL_EDTYPE:
         raise TypeError("cpool: no kernel for this dtype")
     raise ValueError("cpool: inconsistent pooling geometry")
 
 
 def max_pool_fwd(int dt, tuple geom, x, y, indices):
-    cdef cpool_geom g
+    cdef _Geom G = _Geom(geom)
     cdef int rc
-    _fill(&g, geom)
     cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
     cdef _Buffer bi = _Buffer(indices, True) if indices is not None else None
     cdef void *px = _ptr(bx)
     cdef void *py = _ptr(by)
     cdef int64_t *pi = <int64_t *>_ptr(bi)
     with nogil:
-        rc = cpool_max_pool_fwd(<cpool_dtype>dt, &g, px, py, pi)
+        rc = cpool_max_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi)
     _check(rc)
 
 
 def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divisor,
              bint backward):
     """Forward (src = x, dst = y) or backward (src = grad_y, dst = grad_x)."""
-    cdef cpool_geom g
+    cdef _Geom G = _Geom(geom)
     cdef int rc
-    _fill(&g, geom)
     cdef _Buffer bs = _Buffer(src, False), bd = _Buffer(dst, True)
     cdef void *ps = _ptr(bs)
     cdef void *pd = _ptr(bd)
     with nogil:
         if backward:
-            rc = cpool_avg_pool_bwd(<cpool_dtype>dt, &g, ps, pd, count_include_pad, divisor)
+            rc = cpool_avg_pool_bwd(<cpool_dtype>dt, &G.g, ps, pd, count_include_pad, divisor)
         else:
-            rc = cpool_avg_pool_fwd(<cpool_dtype>dt, &g, ps, pd, count_include_pad, divisor)
+            rc = cpool_avg_pool_fwd(<cpool_dtype>dt, &G.g, ps, pd, count_include_pad, divisor)
     _check(rc)
 
 
-def index_scatter_add(int dt, tuple geom, grad_y, indices, grad_x):
-    cdef cpool_geom g
+def lp_pool_fwd(int dt, tuple geom, x, y, double p):
+    cdef _Geom G = _Geom(geom)
     cdef int rc
-    _fill(&g, geom)
-    cdef _Buffer by = _Buffer(grad_y, False), bi = _Buffer(indices, False)
-    cdef _Buffer bx = _Buffer(grad_x, True)
-    cdef void *py = _ptr(by)
-    cdef int64_t *pi = <int64_t *>_ptr(bi)
+    cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
     cdef void *px = _ptr(bx)
+    cdef void *py = _ptr(by)
     with nogil:
-        rc = cpool_index_scatter_add(<cpool_dtype>dt, &g, py, pi, px)
+        rc = cpool_lp_pool_fwd(<cpool_dtype>dt, &G.g, px, py, p)
+    _check(rc)
+
+
+def lp_pool_bwd(int dt, tuple geom, grad_y, x, y, grad_x, double p):
+    cdef _Geom G = _Geom(geom)
+    cdef int rc
+    cdef _Buffer bg = _Buffer(grad_y, False), bx = _Buffer(x, False)
+    cdef _Buffer by = _Buffer(y, False), bgx = _Buffer(grad_x, True)
+    cdef void *pg = _ptr(bg)
+    cdef void *px = _ptr(bx)
+    cdef void *py = _ptr(by)
+    cdef void *pgx = _ptr(bgx)
+    with nogil:
+        rc = cpool_lp_pool_bwd(<cpool_dtype>dt, &G.g, pg, px, py, pgx, p)
+    _check(rc)
+
+
+def global_pool(int dt, tuple geom, x, y, bint is_max):
+    cdef _Geom G = _Geom(geom)
+    cdef int rc
+    cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
+    cdef void *px = _ptr(bx)
+    cdef void *py = _ptr(by)
+    with nogil:
+        rc = cpool_global_pool(<cpool_dtype>dt, &G.g, px, py, is_max)
+    _check(rc)
+
+
+def index_scatter(int dt, tuple geom, src, indices, dst, bint store):
+    """dst = 0; dst[plane][indices] += src (store=False) or = src (store=True)."""
+    cdef _Geom G = _Geom(geom)
+    cdef int rc
+    cdef _Buffer bs = _Buffer(src, False), bi = _Buffer(indices, False)
+    cdef _Buffer bd = _Buffer(dst, True)
+    cdef void *ps = _ptr(bs)
+    cdef int64_t *pi = <int64_t *>_ptr(bi)
+    cdef void *pd = _ptr(bd)
+    with nogil:
+        if store:
+            rc = cpool_index_scatter_store(<cpool_dtype>dt, &G.g, ps, pi, pd)
+        else:
+            rc = cpool_index_scatter_add(<cpool_dtype>dt, &G.g, ps, pi, pd)
+    _check(rc)
+
+
+def index_gather_winners(int dt, tuple geom, grad_dst, indices, grad_src):
+    cdef _Geom G = _Geom(geom)
+    cdef int rc
+    cdef _Buffer bd = _Buffer(grad_dst, False), bi = _Buffer(indices, False)
+    cdef _Buffer bs = _Buffer(grad_src, True)
+    cdef void *pd = _ptr(bd)
+    cdef int64_t *pi = <int64_t *>_ptr(bi)
+    cdef void *ps = _ptr(bs)
+    with nogil:
+        rc = cpool_index_gather_winners(<cpool_dtype>dt, &G.g, pd, pi, ps)
     _check(rc)
 
 

@@ -26,7 +26,9 @@ def _max_pool(nd, fn, x, kernel_size, stride, padding, dilation, ceil_mode,
     return (y, ind) if return_indices else y
 
 
-def _max_pool_backward(nd, fn, grad_output, indices, input_shape, channels_last):
+def index_backward(nd, fn, grad_output, indices, input_shape, channels_last):
+    """Backward of every family that records indices: scatter-add of
+    grad_output into an input-shaped array through the indices."""
     lay = _args.input_shape(input_shape, nd, channels_last, fn)
     g = _args.array(grad_output, fn, "grad_output")
     expected = lay.shape(_args.spatial_of(g.shape, lay)) if g.ndim == len(input_shape) else None
@@ -38,8 +40,8 @@ def _max_pool_backward(nd, fn, grad_output, indices, input_shape, channels_last)
     ind = _args.indices(indices, expected, fn)
     gx = np.empty(lay.shape(lay.spatial), dtype=g.dtype)
     if gx.size:
-        _core.index_scatter_add(code, _args.scatter_geom(lay, _args.spatial_of(g.shape, lay)),
-                                g, ind, gx)
+        _core.index_scatter(code, _args.scatter_geom(lay, _args.spatial_of(g.shape, lay)),
+                            g, ind, gx, False)
     return gx
 
 
@@ -80,7 +82,7 @@ def max_pool1d_backward(grad_output: np.ndarray, indices: np.ndarray,
                         ) -> np.ndarray:
     """Gradient of :func:`max_pool1d` w.r.t. its input: ``grad_output`` added at
     ``indices`` (overlapping windows accumulate; index -1 is skipped)."""
-    return _max_pool_backward(1, "max_pool1d_backward", grad_output, indices, input_shape,
+    return index_backward(1, "max_pool1d_backward", grad_output, indices, input_shape,
                               channels_last)
 
 
@@ -88,7 +90,7 @@ def max_pool2d_backward(grad_output: np.ndarray, indices: np.ndarray,
                         input_shape: Tuple[int, ...], *, channels_last: bool = False
                         ) -> np.ndarray:
     """Gradient of :func:`max_pool2d` w.r.t. its input (scatter-add through indices)."""
-    return _max_pool_backward(2, "max_pool2d_backward", grad_output, indices, input_shape,
+    return index_backward(2, "max_pool2d_backward", grad_output, indices, input_shape,
                               channels_last)
 
 
@@ -96,5 +98,5 @@ def max_pool3d_backward(grad_output: np.ndarray, indices: np.ndarray,
                         input_shape: Tuple[int, ...], *, channels_last: bool = False
                         ) -> np.ndarray:
     """Gradient of :func:`max_pool3d` w.r.t. its input (scatter-add through indices)."""
-    return _max_pool_backward(3, "max_pool3d_backward", grad_output, indices, input_shape,
+    return index_backward(3, "max_pool3d_backward", grad_output, indices, input_shape,
                               channels_last)

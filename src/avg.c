@@ -1,64 +1,129 @@
-/* Average pooling, forward and backward, float32 and float64. */
+/* Window sums: average pooling (regular windows, or adaptive bin tables) and
+ * Lp pooling, forward and backward, float32 and float64.  One accumulate
+ * loop; what differs is the term summed and how a window's sum is finished. */
 #include "common.h"
 
 typedef struct {
+    int lp;           /* Lp pooling: sum x^p, finish with the p-th root */
+    double p;
+    int per_axis;     /* bin tables: divide by each axis's extent in turn */
     int cip;          /* count_include_pad */
     int64_t override; /* divisor_override, <= 0 for none */
 } avg_rule;
 
-/* One axis's factor of a window's divisor: the window's extent clipped to
- * the padded input (count_include_pad) or to the input; 0 when the window
- * holds no input element.  [lo, hi) is the window inside the input. */
-CPOOL_FORCE_INLINE int64_t avg_axis_factor(const cpool_geom *g, avg_rule r, int a, int64_t o,
-                                     int64_t *lo, int64_t *hi)
+/* The arrays of one backward call. */
+typedef struct {
+    const void *gy, *x, *y;
+    void *gx;
+} avg_io;
+
+/* Window o of axis a: [lo, hi) inside the input, and the axis's factor of
+ * the divisor -- the extent clipped to the padded input (count_include_pad)
+ * or to the input, the bin's extent for a table; 0 for a window holding no
+ * input element. */
+CPOOL_FORCE_INLINE int64_t avg_span(const cpool_geom *g, avg_rule r, int a, int64_t o,
+                                    int64_t *lo, int64_t *hi)
 {
-    const int64_t padded = cpool_avg_window(o, g->in[a], g->kernel[a], g->stride[a],
-                                            g->pad[a], lo, hi);
-    return *hi <= *lo ? 0 : r.cip ? padded : *hi - *lo;
+    if (g->bins[a]) { /* average bins are shared by all planes */
+        *lo = g->bins[a][2 * o];
+        *hi = g->bins[a][2 * o + 1];
+        return *hi - *lo;
+    } else {
+        const int64_t padded = cpool_avg_window(o, g->in[a], g->kernel[a], g->stride[a],
+                                                g->pad[a], lo, hi);
+        return *hi <= *lo ? 0 : r.cip ? padded : *hi - *lo;
+    }
 }
 
-/* The divisor from the product of the axis factors; 0 only for a window with
- * no input element, whose output is 0. */
+/* The divisor of a regular window from its axis factors' product; 0 only for
+ * a window with no input element, whose output is 0. */
 CPOOL_FORCE_INLINE int64_t avg_divisor(avg_rule r, int64_t factors)
 {
     return factors == 0 ? 0 : r.override > 0 ? r.override : factors;
-}
-
-/* Windows of output o = (od, oh, ow): [lo, hi) per axis, and the divisor. */
-CPOOL_FORCE_INLINE int64_t avg_box(const cpool_geom *g, avg_rule r, const int64_t *o,
-                             int64_t *lo, int64_t *hi)
-{
-    return avg_divisor(r, avg_axis_factor(g, r, 0, o[0], &lo[0], &hi[0]) *
-                              avg_axis_factor(g, r, 1, o[1], &lo[1], &hi[1]) *
-                              avg_axis_factor(g, r, 2, o[2], &lo[2], &hi[2]));
 }
 
 #define CPOOL_BODY "avg.inc"
 #include "dtypes_float.h"
 #undef CPOOL_BODY
 
-static int avg_run(int backward, cpool_dtype dt, const cpool_geom *g, const void *src,
-                   void *dst, int count_include_pad, int64_t divisor_override)
+static int avg_rule_for(const cpool_geom *g, avg_rule *r)
 {
-    avg_rule r;
-    int rc = cpool_geom_check(g);
-    if (rc != CPOOL_OK)
-        return rc;
-    r.cip = count_include_pad;
-    r.override = divisor_override;
-    if (backward)
-        CPOOL_DISPATCH_FLOAT(dt, avg_bwd, (g, r, src, dst))
-    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (g, r, src, dst))
+    int rc = cpool_geom_check(g), a;
+    r->per_axis = 0;
+    for (a = 0; a < 3; a++)
+        if (g->bins[a]) {
+            if (g->bins_plane_stride[a] != 0)
+                return CPOOL_EINVAL;
+            r->per_axis = 1;
+        }
+    return rc;
 }
 
 int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                        int count_include_pad, int64_t divisor_override)
 {
-    return avg_run(0, dt, g, x, y, count_include_pad, divisor_override);
+    avg_rule r = {0, 1.0, 0, 0, 0};
+    int rc = avg_rule_for(g, &r);
+    if (rc != CPOOL_OK)
+        return rc;
+    r.cip = count_include_pad;
+    r.override = divisor_override;
+    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (g, r, x, y))
 }
 
 int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                        void *grad_x, int count_include_pad, int64_t divisor_override)
 {
-    return avg_run(1, dt, g, grad_y, grad_x, count_include_pad, divisor_override);
+    avg_rule r = {0, 1.0, 0, 0, 0};
+    avg_io io;
+    int rc = avg_rule_for(g, &r);
+    if (rc != CPOOL_OK)
+        return rc;
+    r.cip = count_include_pad;
+    r.override = divisor_override;
+    io.gy = grad_y;
+    io.x = io.y = NULL;
+    io.gx = grad_x;
+    CPOOL_DISPATCH_FLOAT(dt, avg_bwd, (g, r, io))
+}
+
+static int lp_rule(const cpool_geom *g, double p, avg_rule *r)
+{
+    int a, rc = avg_rule_for(g, r);
+    r->lp = 1;
+    r->p = p;
+    r->cip = 0;
+    r->override = 0;
+    if (rc != CPOOL_OK)
+        return rc;
+    if (!(p == p) || p == 0 || isinf(p) || r->per_axis)
+        return CPOOL_EINVAL;
+    for (a = 0; a < 3; a++)
+        if (g->pad[a] != 0 || g->dilation[a] != 1)
+            return CPOOL_EINVAL;
+    return CPOOL_OK;
+}
+
+int cpool_lp_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y, double p)
+{
+    avg_rule r;
+    int rc = lp_rule(g, p, &r);
+    if (rc != CPOOL_OK)
+        return rc;
+    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (g, r, x, y))
+}
+
+int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y, const void *x,
+                      const void *y, void *grad_x, double p)
+{
+    avg_rule r;
+    avg_io io;
+    int rc = lp_rule(g, p, &r);
+    if (rc != CPOOL_OK)
+        return rc;
+    io.gy = grad_y;
+    io.x = x;
+    io.y = y;
+    io.gx = grad_x;
+    CPOOL_DISPATCH_FLOAT(dt, avg_bwd, (g, r, io))
 }

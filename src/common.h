@@ -183,6 +183,21 @@ CPOOL_FORCE_INLINE void cpool_covering(int64_t i, int64_t out, int64_t k, int64_
     *hi = a < b ? b : a;
 }
 
+/* Window o of one axis of plane `plane`: first in-bounds tap and tap count;
+ * the taps are `dilation` apart (1 for a bin table). */
+CPOOL_FORCE_INLINE void cpool_window(const cpool_geom *g, int a, int64_t plane, int64_t o,
+                                     int64_t *first, int64_t *count)
+{
+    if (g->bins[a]) {
+        const int64_t *b = g->bins[a] + plane * g->bins_plane_stride[a] + 2 * o;
+        *first = b[0];
+        *count = b[1] - b[0];
+    } else {
+        cpool_taps(o, g->in[a], g->kernel[a], g->stride[a], g->pad[a], g->dilation[a], first,
+                   count);
+    }
+}
+
 CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
 #endif

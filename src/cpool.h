@@ -37,13 +37,22 @@ typedef enum {
  *
  * Channels-first data is (n*c planes) x in[0] x in[1] x in[2]; channels-last
  * data is n x in[0] x in[1] x in[2] x c.  `out` holds the output extents, which
- * the caller computes with PyTorch's rules; the kernels trust them only after
- * cpool_geom_check() has said they are consistent.
+ * the caller computes with PyTorch's rules.
+ *
+ * An axis's windows come either from kernel/stride/pad/dilation, or, when
+ * bins[a] is not NULL, from a table of [start, end) pairs, one per output
+ * position (adaptive and fractional pooling); then kernel, stride, pad and
+ * dilation of that axis are unused.  bins_plane_stride[a] is the distance in
+ * int64s between consecutive planes' tables: 0 when all planes share one
+ * table, 2 * out[a] for per-plane windows (channels-first only).
+ * cpool_geom_check() validates all of it before a kernel trusts it.
  */
 typedef struct {
     int64_t n, c;
     int64_t in[3], out[3];
     int64_t kernel[3], stride[3], pad[3], dilation[3];
+    const int64_t *bins[3];
+    int64_t bins_plane_stride[3];
     int channels_last;
 } cpool_geom;
 
@@ -61,6 +70,16 @@ int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
 int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                        void *grad_x, int count_include_pad, int64_t divisor_override);
 
+/* Lp pooling (sum of x^p over the window)^(1/p), p finite and nonzero; no
+ * padding.  Backward: grad_x = x^(p-1) * sum over covering windows of
+ * grad_y * y^(1-p), a window with y == 0 contributing nothing. */
+int cpool_lp_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y, double p);
+int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y, const void *x,
+                      const void *y, void *grad_x, double p);
+
+/* Global pooling over all of in[]: y is n x c in both layouts. */
+int cpool_global_pool(cpool_dtype dt, const cpool_geom *g, const void *x, void *y, int is_max);
+
 /* The shared index backward: grad_x = 0, then grad_x[plane, indices[o]] +=
  * grad_y[o] for every output o, in increasing o, skipping -1.  Serves every
  * family whose forward records indices.  `g` supplies n, c, the in/out
@@ -68,6 +87,17 @@ int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
  * [-1, plane size) gives CPOOL_EINDEX. */
 int cpool_index_scatter_add(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                             const int64_t *indices, void *grad_x);
+
+/* Max unpooling: the same walk with dst = 0, then dst[plane][indices[o]] =
+ * src[o]; where indices repeat, the last in the plane's scan order wins. */
+int cpool_index_scatter_store(cpool_dtype dt, const cpool_geom *g, const void *src,
+                              const int64_t *indices, void *dst);
+
+/* Max unpooling's backward: grad_src[o] = grad_dst[plane][indices[o]] for the
+ * element that won that position, 0 for the others and for index -1.
+ * Channels-first only. */
+int cpool_index_gather_winners(cpool_dtype dt, const cpool_geom *g, const void *grad_dst,
+                               const int64_t *indices, void *grad_src);
 
 /* Threads and build facts. */
 int cpool_get_num_threads(void);

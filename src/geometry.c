@@ -1,4 +1,4 @@
-/* Sanity limits on a geometry: the Python layer validates every argument with
+/* Sanity limits on a geometry (and every bin inside its axis, non-empty): the Python layer validates every argument with
  * PyTorch's rules and messages; this is the C core's own guard, so that no
  * call from any binding can make a kernel index outside its buffers. */
 #include "common.h"
@@ -23,6 +23,23 @@ int cpool_geom_check(const cpool_geom *g)
         if (g->kernel[a] > CPOOL_WINDOW_MAX || g->stride[a] > CPOOL_WINDOW_MAX ||
             g->dilation[a] > CPOOL_WINDOW_MAX || g->pad[a] > CPOOL_WINDOW_MAX)
             return CPOOL_EINVAL;
+        if (g->bins[a]) {
+            int64_t tables, t, o;
+            if (g->dilation[a] != 1)
+                return CPOOL_EINVAL;
+            if (g->bins_plane_stride[a] == 0)
+                tables = 1;
+            else if (g->bins_plane_stride[a] == 2 * g->out[a] && !g->channels_last)
+                tables = g->n * g->c;
+            else
+                return CPOOL_EINVAL;
+            for (t = 0; t < tables; t++) {
+                const int64_t *b = g->bins[a] + t * g->bins_plane_stride[a];
+                for (o = 0; o < g->out[a]; o++)
+                    if (b[2 * o] < 0 || b[2 * o] >= b[2 * o + 1] || b[2 * o + 1] > g->in[a])
+                        return CPOOL_EINVAL;
+            }
+        }
     }
     return CPOOL_OK;
 }
