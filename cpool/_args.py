@@ -21,7 +21,7 @@ _DTYPE_CODE = {dt: code for code, dt in enumerate(FLOAT_DTYPES + INT_DTYPES)}
 
 # Beyond this, windows and strides are certainly a mistake; it keeps every
 # offset computation in the C core far from int64 overflow.
-_WINDOW_MAX = 1 << 20
+_WINDOW_MAX = 1 << 40
 
 
 def _names(dtypes):
@@ -51,11 +51,11 @@ def contiguous(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _int(v, fn, name):
+def _int(v, fn, name, what="an int or a tuple of ints"):
     if type(v) is int:  # the common case, without the slow ABC checks below
         return v
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{fn}(): {name} must be an int or a tuple of ints, got {v!r}")
+        raise TypeError(f"{fn}(): {name} must be {what}, got {v!r}")
     return operator.index(v)
 
 
@@ -71,6 +71,23 @@ def ntuple(value, nd: int, fn: str, name: str) -> tuple:
     return (_int(value, fn, name),) * nd
 
 
+_STATUS = {-2: MemoryError, -3: ValueError, -4: TypeError}
+
+
+def check_status(rc: int, fn: str, plane: int = 0) -> None:
+    """Raises for a nonzero status code of the C core."""
+    if rc == 0:
+        return
+    if rc == -3:
+        raise ValueError(f"{fn}(): indices holds a value outside its plane: valid values "
+                         f"are -1 and 0 <= index < {plane}")
+    if rc == -2:
+        raise MemoryError(f"{fn}(): out of memory")
+    if rc == -4:
+        raise TypeError(f"{fn}(): no kernel for this dtype")
+    raise ValueError(f"{fn}(): inconsistent pooling geometry (C core status {rc})")
+
+
 def flag(value, fn: str, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{fn}(): {name} must be a bool, got {value!r}")
@@ -80,9 +97,10 @@ def flag(value, fn: str, name: str) -> bool:
 def positive_int_or_none(value, fn: str, name: str):
     if value is None:
         return None
-    v = _int(value, fn, name)
-    if v <= 0:
-        raise ValueError(f"{fn}(): {name} must be a positive int or None, got {value!r}")
+    v = _int(value, fn, name, "a positive int or None")
+    if not 0 < v < 2 ** 62:
+        raise ValueError(f"{fn}(): {name} must be a positive int below 2**62 or None, "
+                         f"got {value!r}")
     return v
 
 
@@ -234,7 +252,7 @@ def grad_output(g, expected_shape: tuple, fn: str) -> tuple:
 
 def indices(ind, expected_shape: tuple, fn: str) -> np.ndarray:
     ind = array(ind, fn, "indices")
-    if ind.dtype != np.int64:
+    if ind.dtype.newbyteorder("=") != np.int64:
         raise TypeError(f"{fn}(): indices must have dtype int64, got {ind.dtype}")
     if ind.shape != tuple(expected_shape):
         raise ValueError(f"{fn}(): indices must have shape {tuple(expected_shape)} "

@@ -21,6 +21,7 @@ def build_info() -> Dict[str, Any]:
         "openmp": facts["openmp"],
         "openmp_version": f"{omp // 100}-{omp % 100:02d} ({omp})" if omp else None,
         "simd": facts["simd"],
+        "simd_dispatch": facts["simd_dispatch"] or None,
         "num_threads": _threads.get_num_threads(),
     }
 

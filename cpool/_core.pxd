@@ -48,4 +48,5 @@ cdef extern from "cpool.h" nogil:
     int cpool_openmp_enabled()
     int cpool_openmp_version()
     const char *cpool_simd_flags()
+    const char *cpool_simd_dispatch()
     const char *cpool_compiler()

@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """Thin bridge to the C core: buffers in, geometry struct, GIL released,
-status code out.  Arguments were validated by cpool._args; nothing here
+status code returned (cpool._args.check_status turns it into an exception).  Arguments were validated by cpool._args; nothing here
 checks shapes or dtypes beyond what the buffer protocol enforces, and the C
 core re-checks the geometry itself."""
 
@@ -61,19 +61,6 @@ cdef class _Geom:
                 self.g.bins_plane_stride[a] = strides[a]
 
 
-cdef int _check(int rc) except -1:
-    if rc == CPOOL_OK:
-        return 0
-    if rc == CPOOL_ENOMEM:
-        raise MemoryError("cpool: out of memory")
-    if rc == CPOOL_EINDEX:
-        raise ValueError("indices: a value lies outside its plane (valid: -1 or "
-                         "0 <= index < the number of elements of one spatial plane)")
-    if rc == CPOOL_EDTYPE:
-        raise TypeError("cpool: no kernel for this dtype")
-    raise ValueError("cpool: inconsistent pooling geometry")
-
-
 def max_pool_fwd(int dt, tuple geom, x, y, indices):
     cdef _Geom G = _Geom(geom)
     cdef int rc
@@ -84,7 +71,7 @@ def max_pool_fwd(int dt, tuple geom, x, y, indices):
     cdef int64_t *pi = <int64_t *>_ptr(bi)
     with nogil:
         rc = cpool_max_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi)
-    _check(rc)
+    return rc
 
 
 def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divisor,
@@ -100,7 +87,7 @@ def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divis
             rc = cpool_avg_pool_bwd(<cpool_dtype>dt, &G.g, ps, pd, count_include_pad, divisor)
         else:
             rc = cpool_avg_pool_fwd(<cpool_dtype>dt, &G.g, ps, pd, count_include_pad, divisor)
-    _check(rc)
+    return rc
 
 
 def lp_pool_fwd(int dt, tuple geom, x, y, double p):
@@ -111,7 +98,7 @@ def lp_pool_fwd(int dt, tuple geom, x, y, double p):
     cdef void *py = _ptr(by)
     with nogil:
         rc = cpool_lp_pool_fwd(<cpool_dtype>dt, &G.g, px, py, p)
-    _check(rc)
+    return rc
 
 
 def lp_pool_bwd(int dt, tuple geom, grad_y, x, y, grad_x, double p):
@@ -125,7 +112,7 @@ def lp_pool_bwd(int dt, tuple geom, grad_y, x, y, grad_x, double p):
     cdef void *pgx = _ptr(bgx)
     with nogil:
         rc = cpool_lp_pool_bwd(<cpool_dtype>dt, &G.g, pg, px, py, pgx, p)
-    _check(rc)
+    return rc
 
 
 def global_pool(int dt, tuple geom, x, y, bint is_max):
@@ -136,7 +123,7 @@ def global_pool(int dt, tuple geom, x, y, bint is_max):
     cdef void *py = _ptr(by)
     with nogil:
         rc = cpool_global_pool(<cpool_dtype>dt, &G.g, px, py, is_max)
-    _check(rc)
+    return rc
 
 
 def index_scatter(int dt, tuple geom, src, indices, dst, bint store):
@@ -153,7 +140,7 @@ def index_scatter(int dt, tuple geom, src, indices, dst, bint store):
             rc = cpool_index_scatter_store(<cpool_dtype>dt, &G.g, ps, pi, pd)
         else:
             rc = cpool_index_scatter_add(<cpool_dtype>dt, &G.g, ps, pi, pd)
-    _check(rc)
+    return rc
 
 
 def index_gather_winners(int dt, tuple geom, grad_dst, indices, grad_src):
@@ -166,7 +153,7 @@ def index_gather_winners(int dt, tuple geom, grad_dst, indices, grad_src):
     cdef void *ps = _ptr(bs)
     with nogil:
         rc = cpool_index_gather_winners(<cpool_dtype>dt, &G.g, pd, pi, ps)
-    _check(rc)
+    return rc
 
 
 def get_num_threads():
@@ -182,5 +169,6 @@ def build_facts():
         "openmp": bool(cpool_openmp_enabled()),
         "openmp_version": cpool_openmp_version(),
         "simd": cpool_simd_flags().decode().split(),
+        "simd_dispatch": cpool_simd_dispatch().decode(),
         "compiler": cpool_compiler().decode(),
     }

@@ -28,7 +28,8 @@ def _avg_pool(nd, fn, x, kernel_size, stride, padding, ceil_mode, count_include_
                                 count_include_pad, divisor_override)
     y = _args.output(out, lay.shape(win.out), x.dtype.newbyteorder("="), fn, (x,))
     if y.size:
-        _core.avg_pool(code, lay.geom(win), _args.contiguous(x), y, cip, div, False)
+        _args.check_status(_core.avg_pool(code, lay.geom(win), _args.contiguous(x), y, cip,
+                                          div, False), fn)
     return y
 
 
@@ -40,7 +41,7 @@ def _avg_pool_backward(nd, fn, grad_output, input_shape, kernel_size, stride, pa
     g, code = _args.grad_output(grad_output, lay.shape(win.out), fn)
     gx = np.empty(lay.shape(lay.spatial), dtype=g.dtype)
     if gx.size:
-        _core.avg_pool(code, lay.geom(win), g, gx, cip, div, True)
+        _args.check_status(_core.avg_pool(code, lay.geom(win), g, gx, cip, div, True), fn)
     return gx
 
 

@@ -22,7 +22,8 @@ def _max_pool(nd, fn, x, kernel_size, stride, padding, dilation, ceil_mode,
     y = _args.output(out, shape, x.dtype.newbyteorder("="), fn, (x,))
     ind = np.empty(shape, dtype=np.int64) if return_indices else None
     if y.size:
-        _core.max_pool_fwd(code, lay.geom(win), _args.contiguous(x), y, ind)
+        _args.check_status(_core.max_pool_fwd(code, lay.geom(win), _args.contiguous(x), y, ind),
+                           fn)
     return (y, ind) if return_indices else y
 
 
@@ -40,8 +41,9 @@ def index_backward(nd, fn, grad_output, indices, input_shape, channels_last):
     ind = _args.indices(indices, expected, fn)
     gx = np.empty(lay.shape(lay.spatial), dtype=g.dtype)
     if gx.size:
-        _core.index_scatter(code, _args.scatter_geom(lay, _args.spatial_of(g.shape, lay)),
-                            g, ind, gx, False)
+        rc = _core.index_scatter(code, _args.scatter_geom(lay, _args.spatial_of(g.shape, lay)),
+                                 g, ind, gx, False)
+        _args.check_status(rc, fn, int(np.prod(lay.spatial)))
     return gx
 
 

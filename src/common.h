@@ -27,7 +27,9 @@
  * CPOOL_FORCE_INLINE so the AVX2 copy does not call baseline code.  AVX-512
  * clones measured slower on these loops (research/performance-notes.md). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__) && !defined(CPOOL_NO_CLONES)
+    defined(__linux__) && defined(__GLIBC__) && !defined(CPOOL_NO_CLONES)
+/* glibc: musl has no ifunc */
+#define CPOOL_HAVE_CLONES 1
 #define CPOOL_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define CPOOL_CLONES
@@ -199,5 +201,19 @@ CPOOL_FORCE_INLINE void cpool_window(const cpool_geom *g, int a, int64_t plane, 
 }
 
 CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
+
+/* items * kernel volume, saturating: only compared with CPOOL_PARALLEL_MIN,
+ * and kernel extents up to 2^40 would overflow the plain product. */
+CPOOL_FORCE_INLINE int64_t cpool_work(int64_t items, const int64_t *kernel)
+{
+    const int64_t big = (int64_t)1 << 62;
+    int a;
+    for (a = 0; a < 3; a++) {
+        if (items > 0 && kernel[a] > big / items)
+            return big;
+        items *= kernel[a];
+    }
+    return items;
+}
 
 #endif

@@ -105,6 +105,7 @@ void cpool_set_num_threads(int n);
 int cpool_openmp_enabled(void);
 int cpool_openmp_version(void); /* _OPENMP (yyyymm), 0 when serial */
 const char *cpool_simd_flags(void);
+const char *cpool_simd_dispatch(void); /* the kernels' runtime SIMD choice, "" if none */
 const char *cpool_compiler(void);
 
 #ifdef __cplusplus

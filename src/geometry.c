@@ -6,7 +6,7 @@
 /* Far beyond any real array, small enough that o * stride + kernel * dilation
  * cannot overflow int64. */
 #define CPOOL_EXTENT_MAX ((int64_t)1 << 40)
-#define CPOOL_WINDOW_MAX ((int64_t)1 << 20)
+#define CPOOL_WINDOW_MAX ((int64_t)1 << 40)
 
 int cpool_geom_check(const cpool_geom *g)
 {
@@ -22,6 +22,8 @@ int cpool_geom_check(const cpool_geom *g)
             return CPOOL_EINVAL;
         if (g->kernel[a] > CPOOL_WINDOW_MAX || g->stride[a] > CPOOL_WINDOW_MAX ||
             g->dilation[a] > CPOOL_WINDOW_MAX || g->pad[a] > CPOOL_WINDOW_MAX)
+            return CPOOL_EINVAL;
+        if (g->kernel[a] - 1 > 4 * CPOOL_EXTENT_MAX / g->dilation[a]) /* window span */
             return CPOOL_EINVAL;
         if (g->bins[a]) {
             int64_t tables, t, o;

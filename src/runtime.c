@@ -23,7 +23,17 @@ int cpool_get_num_threads(void)
 void cpool_set_num_threads(int n)
 {
 #if defined(_OPENMP)
-    cpool_threads = n > 0 ? n : 1;
+    /* More threads than a few per core only slows kernels down, and a huge
+     * team makes the OpenMP runtime fail to create threads and crash. */
+    const int cap = 4 * (omp_get_num_procs() > 0 ? omp_get_num_procs() : 1);
+    const int limit = omp_get_thread_limit() > 0 ? omp_get_thread_limit() : cap;
+    if (n < 1)
+        n = 1;
+    if (n > cap)
+        n = cap;
+    if (n > limit)
+        n = limit;
+    cpool_threads = n;
 #else
     (void)n;
     cpool_threads = 1;
@@ -73,6 +83,16 @@ const char *cpool_simd_flags(void)
            " NEON"
 #endif
         ;
+}
+
+const char *cpool_simd_dispatch(void)
+{
+#if defined(CPOOL_HAVE_CLONES)
+    return __builtin_cpu_supports("avx2") ? "avx2 (runtime dispatch: avx2, baseline)"
+                                          : "baseline (runtime dispatch: avx2, baseline)";
+#else
+    return "";
+#endif
 }
 
 const char *cpool_compiler(void)

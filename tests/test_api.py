@@ -131,3 +131,19 @@ def test_plane_past_2_pow_31_elements():
     del y, i
     y, i = cpool.max_pool1d(x[:, :, -1000:], 4, return_indices=True)
     assert i[0, 0, (1000 - 10) // 4] == 1000 - 10  # relative to the view passed in
+
+
+def test_windows_far_larger_than_typical_are_accepted():
+    """PyTorch accepts kernels and strides past 2**20; so does cpool (up to 2**40)."""
+    x = np.arange(2 ** 21 + 5, dtype=np.float32).reshape(1, 1, -1)
+    y, i = cpool.max_pool1d(x, 2 ** 21, return_indices=True)
+    assert y.shape == (1, 1, 1) and i.item() == 2 ** 21 - 1
+    assert cpool.avg_pool1d(x, 4, 2 ** 21).shape == (1, 1, 2)
+    np.testing.assert_array_equal(cpool.max_pool1d(x, 1, 2 ** 40), x[..., :1])
+
+
+def test_byte_swapped_indices_are_accepted(rng):
+    x = rng.standard_normal((2, 3, 6, 6))
+    y, i = cpool.max_pool2d(x, 2, return_indices=True)
+    g = cpool.max_pool2d_backward(np.ones_like(y), i.astype(">i8"), x.shape)
+    np.testing.assert_array_equal(g, cpool.max_pool2d_backward(np.ones_like(y), i, x.shape))

@@ -53,6 +53,16 @@ def test_thread_count_api():
     cpool.set_num_threads(n0)
 
 
+def test_absurd_thread_counts_are_capped(rng):
+    """A team of 65536 threads would crash the OpenMP runtime: cpool caps it."""
+    x = rng.standard_normal((1, 64, 128, 128)).astype(np.float32)
+    expected = cpool.max_pool2d(x, 2)
+    with cpool.num_threads(65536):
+        n = cpool.get_num_threads()
+        assert 1 <= n <= 4 * (os.cpu_count() or 1)
+        np.testing.assert_array_equal(cpool.max_pool2d(x, 2), expected)
+
+
 def test_results_identical_at_every_thread_count(rng):
     args = _inputs(rng)
     with cpool.num_threads(1):
