@@ -28,10 +28,10 @@ import cpool
 @dataclass(frozen=True)
 class Case:
     name: str
-    op: str          # "max", "max_idx", "max_bwd", "avg", "avg_bwd"
-    kernel: int
-    stride: int
-    padding: int
+    op: str  # a key of _OPS below
+    kernel: int = 2
+    stride: int = 2
+    padding: int = 0
 
 
 CASES = [
@@ -42,8 +42,13 @@ CASES = [
     Case("avg k2s2", "avg", 2, 2, 0),
     Case("avg k3s2p1", "avg", 3, 2, 1),
     Case("avg bwd k3s2p1", "avg_bwd", 3, 2, 1),
+    Case("lp p=2 k2", "lp", 2, 2, 0),
+    Case("adaptive avg ->7", "adaptive_avg"),
+    Case("adaptive max ->7", "adaptive_max"),
+    Case("global avg", "global_avg"),
+    Case("fractional r0.7", "fractional"),
+    Case("max_unpool k2", "unpool"),
 ]
-
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up: page faults, lazy init
@@ -123,79 +128,135 @@ class _Runner:
         self.c, self.x, self.cl, self.torch = c, x, cl, torch
         k, s, p = c.kernel, c.stride, c.padding
         self.kw = dict(kernel_size=k, stride=s, padding=p, channels_last=cl)
-        y, self.idx = cpool.max_pool2d(x, k, s, p, return_indices=True, channels_last=cl)
-        self.y_shape = y.shape
+        self.y, self.idx = cpool.max_pool2d(x, k, s, p, return_indices=True, channels_last=cl)
         rng = np.random.default_rng(1)
-        self.g = rng.standard_normal(y.shape).astype(x.dtype)
+        self.g = rng.standard_normal(self.y.shape).astype(x.dtype)
+        self.xpos = np.abs(x) + x.dtype.type(0.1)   # Lp of a positive input: no NaN
+        n, ch = (x.shape[0], x.shape[-1]) if cl else x.shape[:2]
+        self.samples = rng.random((n, ch, 2)).astype(x.dtype)
         self.tx = self.tg = self.tidx = None
         if torch is not None:
-            to_nchw = (lambda a: torch.from_numpy(a).permute(0, 3, 1, 2)) if cl else torch.from_numpy
-            self.tx, self.tg, self.tidx = to_nchw(x), to_nchw(self.g), to_nchw(self.idx)
+            self.to_t = ((lambda a: torch.from_numpy(a).permute(0, 3, 1, 2)) if cl
+                         else torch.from_numpy)
+            self.tx, self.tg, self.tidx = self.to_t(x), self.to_t(self.g), self.to_t(self.idx)
+            self.ty, self.txpos = self.to_t(self.y), self.to_t(self.xpos)
+            self.tsamples = torch.from_numpy(self.samples)
 
     def moved_bytes(self) -> int:
         item = self.x.dtype.itemsize
-        n_in, n_out = self.x.size, int(np.prod(self.y_shape))
+        n_in, n_out = self.x.size, self.y.size
         op = self.c.op
-        if op == "max_idx":
-            return n_in * item + n_out * (item + 8)
-        if op == "max_bwd":
-            return n_out * (item + 8) + n_in * item
-        if op == "avg_bwd":
-            return n_out * item + n_in * item
-        return n_in * item + n_out * item
+        if op in ("adaptive_avg", "adaptive_max"):
+            n_out = n_in // 256
+        elif op == "global_avg":
+            n_out = n_in // (self.x.shape[2] * self.x.shape[3 if not self.cl else 1])
+        elif op == "fractional":
+            n_out = int(n_in * 0.49)
+        extra = {"max_idx": 8 * n_out, "max_bwd": 8 * n_out, "unpool": 8 * n_out,
+                 "adaptive_max": 8 * n_out}.get(op, 0)
+        return (n_in + n_out) * item + extra
 
+    # each op: (cpool, numpy baseline or None, torch or None)
     def cpool(self):
-        c, kw = self.c, self.kw
-        if c.op == "max":
-            return cpool.max_pool2d(self.x, **kw)
-        if c.op == "max_idx":
-            return cpool.max_pool2d(self.x, return_indices=True, **kw)[0]
-        if c.op == "max_bwd":
-            return cpool.max_pool2d_backward(self.g, self.idx, self.x.shape, channels_last=self.cl)
-        if c.op == "avg":
-            return cpool.avg_pool2d(self.x, **kw)
-        return cpool.avg_pool2d_backward(self.g, self.x.shape, **kw)
+        return _OPS[self.c.op][0](self)
 
     def numpy(self):
-        c, cl = self.c, self.cl
-        if c.op in ("max", "max_idx"):
-            return _numpy_max(self.x, c, cl)
-        if c.op == "max_bwd":
-            return _numpy_max_bwd(self.g, self.idx, self.x.shape, cl)
-        if c.op == "avg":
-            return _numpy_avg(self.x, c, cl)
-        return _numpy_avg_bwd(self.g, self.x.shape, c, cl)
+        f = _OPS[self.c.op][1]
+        return f(self) if f else None
+
+    def has_torch(self):
+        return self.torch is not None and _OPS[self.c.op][2] is not None
 
     def torch_fn(self):
-        t, c = self.torch, self.c
-        k, s, p = [c.kernel] * 2, [c.stride] * 2, [c.padding] * 2
-        if c.op in ("max", "max_idx"):
-            # PyTorch's max_pool2d computes indices either way (its no-index
-            # path is 1d only).
-            return t.ops.aten.max_pool2d_with_indices(self.tx, k, s, p, [1, 1], False)[0]
-        if c.op == "max_bwd":
-            return t.ops.aten.max_pool2d_with_indices_backward(
-                self.tg, self.tx, k, s, p, [1, 1], False, self.tidx)
-        if c.op == "avg":
-            return t.ops.aten.avg_pool2d(self.tx, k, s, p, False, True, None)
-        return t.ops.aten.avg_pool2d_backward(self.tg, self.tx, k, s, p, False, True, None)
+        return _OPS[self.c.op][2](self)
 
     def torch_numpy(self):
         r = self.torch_fn()
-        return (r.permute(0, 2, 3, 1) if self.cl else r).numpy()
+        r = r[0] if isinstance(r, tuple) else r
+        if r.ndim == 4 and self.cl:
+            r = r.permute(0, 2, 3, 1)
+        return r.contiguous().numpy()
 
     def check(self):
         """cpool must agree with PyTorch before anything is timed."""
         mine = self.cpool()
-        if self.torch is not None:
+        if self.has_torch():
             theirs = self.torch_numpy()
-            if self.c.op.startswith("max"):
+            if self.c.op in ("max", "max_idx", "max_bwd", "adaptive_max", "fractional",
+                             "unpool"):
                 np.testing.assert_array_equal(mine, theirs)
             else:
                 np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
-        elif self.c.op != "max_bwd":
-            np.testing.assert_allclose(mine, np.reshape(self.numpy(), mine.shape), rtol=1e-5,
-                                       atol=1e-6)
+
+
+def _t_pool_args(r):
+    c = r.c
+    return [c.kernel] * 2, [c.stride] * 2, [c.padding] * 2
+
+
+_OPS = {
+    "max": (lambda r: cpool.max_pool2d(r.x, **r.kw),
+            lambda r: _numpy_max(r.x, r.c, r.cl),
+            # PyTorch's max_pool2d computes indices either way (its no-index
+            # path is 1d only)
+            lambda r: r.torch.ops.aten.max_pool2d_with_indices(r.tx, *_t_pool_args(r), [1, 1],
+                                                               False)[0]),
+    "max_idx": (lambda r: cpool.max_pool2d(r.x, return_indices=True, **r.kw)[0],
+                lambda r: _numpy_max(r.x, r.c, r.cl),
+                lambda r: r.torch.ops.aten.max_pool2d_with_indices(r.tx, *_t_pool_args(r),
+                                                                   [1, 1], False)[0]),
+    "max_bwd": (lambda r: cpool.max_pool2d_backward(r.g, r.idx, r.x.shape, channels_last=r.cl),
+                lambda r: _numpy_max_bwd(r.g, r.idx, r.x.shape, r.cl),
+                lambda r: r.torch.ops.aten.max_pool2d_with_indices_backward(
+                    r.tg, r.tx, *_t_pool_args(r), [1, 1], False, r.tidx)),
+    "avg": (lambda r: cpool.avg_pool2d(r.x, **r.kw),
+            lambda r: _numpy_avg(r.x, r.c, r.cl),
+            lambda r: r.torch.ops.aten.avg_pool2d(r.tx, *_t_pool_args(r), False, True, None)),
+    "avg_bwd": (lambda r: cpool.avg_pool2d_backward(r.g, r.x.shape, **r.kw),
+                lambda r: _numpy_avg_bwd(r.g, r.x.shape, r.c, r.cl),
+                lambda r: r.torch.ops.aten.avg_pool2d_backward(r.tg, r.tx, *_t_pool_args(r),
+                                                               False, True, None)),
+    "lp": (lambda r: cpool.lp_pool2d(r.xpos, 2, r.c.kernel, channels_last=r.cl),
+           lambda r: np.sqrt(_numpy_avg(r.xpos * r.xpos, r.c, r.cl) * 4),
+           lambda r: r.torch.nn.functional.lp_pool2d(r.txpos, 2, r.c.kernel)),
+    "adaptive_avg": (lambda r: cpool.adaptive_avg_pool2d(r.x, 7, channels_last=r.cl),
+                     lambda r: _numpy_block_reduce(r.x, 7, r.cl, np.mean),
+                     lambda r: r.torch.nn.functional.adaptive_avg_pool2d(r.tx, 7)),
+    "adaptive_max": (lambda r: cpool.adaptive_max_pool2d(r.x, 7, channels_last=r.cl),
+                     lambda r: _numpy_block_reduce(r.x, 7, r.cl, np.max),
+                     lambda r: r.torch.nn.functional.adaptive_max_pool2d(r.tx, 7)),
+    "global_avg": (lambda r: cpool.global_avg_pool(r.x, channels_last=r.cl),
+                   lambda r: r.x.mean(axis=(1, 2) if r.cl else (2, 3)),
+                   lambda r: r.torch.nn.functional.adaptive_avg_pool2d(r.tx, 1).flatten(1)),
+    "fractional": (lambda r: cpool.fractional_max_pool2d(r.x, 2, output_ratio=0.7,
+                                                         random_samples=r.samples,
+                                                         channels_last=r.cl),
+                   None,
+                   lambda r: r.torch.nn.functional.fractional_max_pool2d(
+                       r.tx, 2, output_ratio=(0.7, 0.7), _random_samples=r.tsamples)),
+    "unpool": (lambda r: cpool.max_unpool2d(r.y, r.idx, 2, channels_last=r.cl),
+               lambda r: _numpy_unpool(r.y, r.idx, r.x.shape, r.cl),
+               lambda r: r.torch.nn.functional.max_unpool2d(r.ty, r.tidx, 2)),
+}
+
+
+def _numpy_block_reduce(x, n, cl, reduce):
+    """Adaptive pooling where n divides the extent: a reshape and a reduction."""
+    if cl:
+        N, H, W, C = x.shape
+        return reduce(x.reshape(N, n, H // n, n, W // n, C), axis=(2, 4))
+    N, C, H, W = x.shape
+    return reduce(x.reshape(N, C, n, H // n, n, W // n), axis=(3, 5))
+
+
+def _numpy_unpool(y, idx, x_shape, cl):
+    if cl:
+        y, idx = np.moveaxis(y, -1, 1), np.moveaxis(idx, -1, 1)
+    n, c = y.shape[:2]
+    plane = x_shape[1] * x_shape[2] if cl else x_shape[2] * x_shape[3]
+    out = np.zeros((n * c, plane), y.dtype)
+    np.put_along_axis(out, idx.reshape(n * c, -1), y.reshape(n * c, -1), axis=1)
+    return out
 
 
 def _copy_time(nbytes: int, repeats: int) -> float:
@@ -216,13 +277,14 @@ def run(shape, threads, repeats, with_numpy=True, with_torch=True, cases=CASES, 
             r = _Runner(c, x, cl, torch)
             r.check()
             nbytes = r.moved_bytes()
-            t_np = _median_time(r.numpy, max(1, repeats // 3)) if with_numpy else None
+            t_np = (_median_time(r.numpy, max(1, repeats // 3))
+                    if with_numpy and _OPS[c.op][1] else None)
             for nt in threads:
                 with cpool.num_threads(nt):
                     t_cp = _median_time(r.cpool, repeats)
                 t_copy = _copy_time(nbytes, repeats)
                 t_t = None
-                if torch is not None:
+                if r.has_torch():
                     old = torch.get_num_threads()
                     torch.set_num_threads(nt)
                     t_t = _median_time(r.torch_fn, repeats)
@@ -281,6 +343,9 @@ def parser() -> argparse.ArgumentParser:
                         "quick 5)")
     p.add_argument("--no-numpy", action="store_true", help="skip the NumPy baseline")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    p.add_argument("--cases", default=None,
+                   help="comma-separated substrings; run only the cases whose name holds one "
+                        f"(cases: {', '.join(c.name for c in CASES)})")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     return p
 
@@ -299,8 +364,12 @@ def main(argv=None) -> int:
     print("x numpy / x torch: their time / cpool's time (higher is better). "
           "% copy: np.copyto of the same bytes / cpool's time.")
     print(HEADER)
+    cases = CASES
+    if args.cases:
+        keys = [k.strip() for k in args.cases.split(",") if k.strip()]
+        cases = [c for c in CASES if any(k in c.name for k in keys)]
     rows = run(shape, threads, repeats, with_numpy=not args.no_numpy,
-               with_torch=torch is not None)
+               with_torch=torch is not None, cases=cases)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"build": cpool.build_info(), "numpy": np.__version__,

@@ -26,9 +26,11 @@ def _output_size(lay, k, output_size, output_ratio, fn):
     elif output_ratio is not None:
         ratios = (tuple(output_ratio) if isinstance(output_ratio, (tuple, list))
                   else (output_ratio,) * nd)
-        if len(ratios) != nd or not all(
-                isinstance(r, numbers.Real) and not isinstance(r, (bool, np.bool_))
-                for r in ratios):
+        if len(ratios) != nd:
+            raise ValueError(f"{fn}(): output_ratio must be a number or a tuple of {nd} "
+                             f"numbers, got {output_ratio!r}")
+        if not all(isinstance(r, numbers.Real) and not isinstance(r, (bool, np.bool_))
+                   for r in ratios):
             raise TypeError(f"{fn}(): output_ratio must be a number or a tuple of {nd} "
                             f"numbers, got {output_ratio!r}")
         if not all(0 < r < 1 for r in ratios):

@@ -26,10 +26,9 @@ def _unpool_size(lay, kernel_size, stride, padding, output_size, fn):
     if output_size is None:
         size = default
     else:
-        if not isinstance(output_size, (tuple, list)):
-            raise TypeError(f"{fn}(): output_size must be a tuple of ints, got "
-                            f"{output_size!r}")
-        full = tuple(_args._int(v, fn, "output_size") for v in output_size)
+        full = (tuple(_args._int(v, fn, "output_size") for v in output_size)
+                if isinstance(output_size, (tuple, list))
+                else (_args._int(output_size, fn, "output_size"),) * nd)
         if len(full) == nd:
             size = full
         elif len(full) == len(lay.shape(lay.spatial)):
@@ -39,7 +38,7 @@ def _unpool_size(lay, kernel_size, stride, padding, output_size, fn):
                              f"output shape), got {output_size!r}")
         for o, d, si in zip(size, default, s):
             if not d - si < o < d + si:
-                raise ValueError(f"{fn}(): invalid output_size {tuple(output_size)}: each "
+                raise ValueError(f"{fn}(): invalid output_size {output_size!r}: each "
                                  f"spatial size must lie strictly between default - stride "
                                  f"and default + stride, default {default}, stride {s}")
     if min(size) < 1:
