@@ -1,0 +1,202 @@
+"""global_max_pool and global_avg_pool: (N, C, *S) or (N, *S, C) with 1-3
+spatial axes -> (N, C).  Against NumPy, the reference, the adaptive pools
+with output size 1, layouts, errors and thread invariance."""
+import numpy as np
+import pytest
+
+import cpool
+import reference_lp_adaptive as ref
+from conftest import FLOATS, INTS, SHAPES, make_input, to_layout
+
+SPATIAL = {1: (2,), 2: (2, 3), 3: (2, 3, 4)}
+
+
+def _axes(nd, channels_last):
+    return tuple(range(1, 1 + nd)) if channels_last else tuple(range(2, 2 + nd))
+
+
+def _tol(dtype):
+    return dict(rtol=1e-6) if dtype == np.float32 else dict(rtol=1e-12)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS + INTS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_matches_numpy(nd, dtype, channels_last, rng):
+    x = to_layout(make_input(SHAPES[nd], dtype, rng), channels_last)
+    y = cpool.global_max_pool(x, channels_last=channels_last)
+    assert y.shape == SHAPES[nd][:2] and y.dtype == dtype
+    np.testing.assert_array_equal(y, x.max(axis=_axes(nd, channels_last)))
+    np.testing.assert_array_equal(y, ref.global_max_pool(x, channels_last))
+    a = getattr(cpool, f"adaptive_max_pool{nd}d")(x, 1, channels_last=channels_last)
+    np.testing.assert_array_equal(y, a.reshape(SHAPES[nd][:2]))
+
+
+@pytest.mark.parametrize("dtype", INTS, ids=lambda t: np.dtype(t).name)
+def test_max_integer_extremes(dtype):
+    info = np.iinfo(dtype)
+    x = np.full((2, 2, 3, 3), info.min, dtype)
+    x[1, 0, 2, 2] = info.max
+    x[0, 1, 0, 0] = info.min + 1
+    np.testing.assert_array_equal(cpool.global_max_pool(x),
+                                  [[info.min, info.min + 1], [info.max, info.min]])
+
+
+def test_max_int64_beyond_float_precision():
+    big = 2 ** 62
+    x = np.array([[[big + 1, big, big + 3, big + 2]]], dtype=np.int64)
+    assert cpool.global_max_pool(x).tolist() == [[big + 3]]
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_nan_propagates(nd, dtype, channels_last, rng):
+    x = make_input(SHAPES[nd], dtype, rng)
+    x[0, 1].reshape(-1)[3] = np.nan
+    x[1, 0].reshape(-1)[-1] = np.nan
+    x[1, 1].reshape(-1)[0] = np.inf  # an inf is a value, not a NaN
+    y = cpool.global_max_pool(to_layout(x, channels_last), channels_last=channels_last)
+    nan = np.zeros(y.shape, bool)
+    nan[0, 1] = nan[1, 0] = True
+    np.testing.assert_array_equal(np.isnan(y), nan)
+    assert y[1, 1] == np.inf
+    np.testing.assert_array_equal(y, ref.global_max_pool(x))
+
+
+def test_max_all_minus_inf():
+    x = np.full((1, 2, 3, 2), -np.inf, np.float32)
+    np.testing.assert_array_equal(cpool.global_max_pool(x), [[-np.inf, -np.inf]])
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_avg_matches_numpy_mean(nd, dtype, channels_last, rng):
+    # positive values near 1, so a relative tolerance is meaningful
+    x = to_layout(rng.uniform(0.5, 1.5, SHAPES[nd]).astype(dtype), channels_last)
+    y = cpool.global_avg_pool(x, channels_last=channels_last)
+    assert y.shape == SHAPES[nd][:2] and y.dtype == dtype
+    np.testing.assert_allclose(y, x.mean(axis=_axes(nd, channels_last)), **_tol(dtype))
+    np.testing.assert_allclose(y, ref.global_avg_pool(x, channels_last), **_tol(dtype))
+    a = getattr(cpool, f"adaptive_avg_pool{nd}d")(x, 1, channels_last=channels_last)
+    np.testing.assert_allclose(y, a.reshape(SHAPES[nd][:2]), **_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+def test_avg_known_values(dtype):
+    x = np.arange(24, dtype=dtype).reshape(1, 2, 3, 4)  # plane means 5.5 and 17.5
+    np.testing.assert_array_equal(cpool.global_avg_pool(x), [[5.5, 17.5]])
+    np.testing.assert_array_equal(cpool.global_max_pool(x), [[11, 23]])
+    xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    np.testing.assert_array_equal(cpool.global_avg_pool(xl, channels_last=True), [[5.5, 17.5]])
+    x5 = np.full((2, 3, 4, 5, 6), 0.25, dtype)
+    np.testing.assert_array_equal(cpool.global_avg_pool(x5), np.full((2, 3), 0.25, dtype))
+
+
+def test_avg_nan_and_inf_propagate():
+    x = np.ones((2, 2, 4, 4))
+    x[0, 0, 1, 2] = np.nan
+    x[1, 1, 3, 3] = np.inf
+    y = cpool.global_avg_pool(x)
+    assert np.isnan(y[0, 0]) and y[1, 1] == np.inf
+    assert y[0, 1] == 1 and y[1, 0] == 1
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_layouts_agree_exactly(nd, rng):
+    for dtype in (np.float32, np.float64, np.int16):
+        x = make_input(SHAPES[nd], dtype, rng, ties=False)
+        xl = to_layout(x, True)
+        np.testing.assert_array_equal(cpool.global_max_pool(xl, channels_last=True),
+                                      cpool.global_max_pool(x))
+        if dtype != np.int16:
+            np.testing.assert_array_equal(cpool.global_avg_pool(xl, channels_last=True),
+                                          cpool.global_avg_pool(x))
+
+
+def test_shapes_and_spatial_ranks(rng):
+    for nd, S in SPATIAL.items():
+        x = rng.standard_normal((3, 5) + S).astype(np.float32)
+        assert cpool.global_max_pool(x).shape == (3, 5)
+        assert cpool.global_avg_pool(x).shape == (3, 5)
+        xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        assert cpool.global_max_pool(xl, channels_last=True).shape == (3, 5)
+    # a batch of one, and a (N, C, 1) input whose only spatial position is the value
+    x = rng.standard_normal((1, 4, 1))
+    np.testing.assert_array_equal(cpool.global_max_pool(x), x[:, :, 0])
+    np.testing.assert_array_equal(cpool.global_avg_pool(x), x[:, :, 0])
+
+
+def test_strided_input_not_modified(rng):
+    base = rng.standard_normal((4, 6, 10, 12))
+    keep = base.copy()
+    x = base[::2, 1::2, ::3, ::2]
+    np.testing.assert_array_equal(cpool.global_max_pool(x), x.max(axis=(2, 3)))
+    np.testing.assert_allclose(cpool.global_avg_pool(x), x.mean(axis=(2, 3)), rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_array_equal(base, keep)
+
+
+def test_empty_batch(rng):
+    x = np.zeros((0, 3, 4, 4), np.float32)
+    assert cpool.global_max_pool(x).shape == (0, 3)
+    assert cpool.global_avg_pool(x).shape == (0, 3)
+
+
+# ---- errors ------------------------------------------------------------------
+
+X = np.zeros((2, 3, 4, 4), np.float32)
+
+BAD_CALLS = [
+    (lambda: cpool.global_max_pool(X[0, 0]), ValueError, "shape"),
+    (lambda: cpool.global_avg_pool(X[0, 0]), ValueError, "shape"),
+    (lambda: cpool.global_max_pool(X[0, 0, 0]), ValueError, "shape"),
+    (lambda: cpool.global_max_pool(X[None, None]), ValueError, "shape"),
+    (lambda: cpool.global_avg_pool(X[None, None]), ValueError, "shape"),
+    (lambda: cpool.global_avg_pool(X.astype(np.int32)), TypeError, "int32"),
+    (lambda: cpool.global_avg_pool(X.astype(np.int64)), TypeError, "int64"),
+    (lambda: cpool.global_avg_pool(X.astype(np.float16)), TypeError, "float16"),
+    (lambda: cpool.global_max_pool(X.astype(np.float16)), TypeError, "float16"),
+    (lambda: cpool.global_max_pool(X.astype(bool)), TypeError, "bool"),
+    (lambda: cpool.global_max_pool(X.astype(np.complex128)), TypeError, "complex128"),
+    (lambda: cpool.global_max_pool(X.tolist()), TypeError, "numpy.ndarray"),
+    (lambda: cpool.global_avg_pool(X, channels_last=1), TypeError, "channels_last"),
+    (lambda: cpool.global_max_pool(X, channels_last="no"), TypeError, "channels_last"),
+    (lambda: cpool.global_max_pool(np.zeros((2, 3, 0, 4), np.float32)), ValueError, "shape"),
+    (lambda: cpool.global_avg_pool(np.zeros((2, 0, 4), np.float32)), ValueError, "shape"),
+]
+
+
+@pytest.mark.parametrize("call,exc,words", BAD_CALLS,
+                         ids=[f"{j}-{w}" for j, (_, _, w) in enumerate(BAD_CALLS)])
+def test_bad_call_raises(call, exc, words):
+    before = X.copy()
+    with pytest.raises(exc) as info:
+        call()
+    assert words in str(info.value)
+    np.testing.assert_array_equal(before, X)
+
+
+# ---- threads -----------------------------------------------------------------
+
+def test_results_identical_at_every_thread_count(rng):
+    x = rng.standard_normal((2, 8, 64, 64)).astype(np.float32)
+    xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    xi = make_input((2, 8, 64, 64), np.int32, rng)
+    inputs = [(x, False), (xl, True), (x.reshape(2, 8, 16, 16, 16), False),
+              (x.reshape(2, 8, -1), False)]
+
+    def run():
+        out = [cpool.global_max_pool(xi)]
+        for a, cl in inputs:
+            out += [cpool.global_max_pool(a, channels_last=cl),
+                    cpool.global_avg_pool(a, channels_last=cl)]
+        return out
+
+    with cpool.num_threads(1):
+        base = run()
+    for n in (2, 3):
+        with cpool.num_threads(n):
+            for a, b in zip(base, run()):
+                np.testing.assert_array_equal(a, b)
