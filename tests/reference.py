@@ -3,6 +3,7 @@ PyTorch semantics in API.md, independent of the library.  Everything works on
 batched channels-first arrays one output element at a time; the wrappers at
 the bottom handle layouts and batch-less inputs."""
 import itertools
+import math
 
 import numpy as np
 
@@ -178,3 +179,447 @@ def avg_pool_backward(gy, input_shape, nd, kernel_size, stride=None, padding=0,
                      ceil_mode, count_include_pad, divisor_override)
     _, back = _to_cf(np.empty(input_shape), nd, channels_last)
     return back(gx)
+
+
+# ---- Lp, adaptive and global pooling ------------------------------------
+# Slow, obviously correct NumPy versions of cpool's power-average (lp),
+# adaptive and global pooling, written from API.md and independent of the
+# library.  As in reference.py, the kernels work on batched channels-first
+# arrays one output element at a time; the wrappers at the bottom take the
+# user's layout (batch-less and/or channels-last) like reference.py's do.
+
+# ---- power-average (Lp) pooling -------------------------------------------
+
+def lp_windows(L, k, s, ceil_mode):
+    """[start, end) of every window along one axis: no padding, no dilation,
+    PyTorch's output size; a ceil-mode window is clipped to the input."""
+    n = out_size(L, k, s, 0, 1, ceil_mode)
+    return [(o * s, min(o * s + k, L)) for o in range(n)]
+
+
+def _lp_taps(S, wins, o):
+    return list(itertools.product(*[range(*wins[a][o[a]]) for a in range(len(S))]))
+
+
+def _lp_one(plane, taps, p):
+    """One window's value, in the input dtype."""
+    dt = plane.dtype.type
+    vals = [plane[t] for t in taps]
+    if p == math.inf:
+        return dt(max(abs(v) for v in vals))
+    if p == -math.inf:
+        return dt(min(abs(v) for v in vals))
+    acc = dt(0)
+    with np.errstate(all="ignore"):
+        for v in vals:  # row-major scan, accumulated in the input dtype
+            acc = dt(acc + np.power(v, dt(p)))
+        # negative sum with a non-integer 1/p -> NaN, as np.power (and PyTorch)
+        return dt(np.power(acc, dt(1.0 / p)))
+
+
+def _lp_cf(x, p, k, s, ceil_mode):
+    nd = len(k)
+    N, C, *S = x.shape
+    wins = [lp_windows(S[a], k[a], s[a], ceil_mode) for a in range(nd)]
+    O = [len(w) for w in wins]
+    y = np.empty((N, C, *O), dtype=x.dtype)
+    for n, c in itertools.product(range(N), range(C)):
+        for o in itertools.product(*[range(v) for v in O]):
+            y[(n, c) + o] = _lp_one(x[n, c], _lp_taps(S, wins, o), p)
+    return y
+
+
+def _lp_bwd_cf(gy, x, y, p, k, s, ceil_mode):
+    """grad_x_i = sum over windows o holding i of gy[o] * x_i**(p-1) * y_o**(1-p)
+    (0 where y_o == 0); for p = +-inf the window's first max/min of |x| gets
+    gy[o] * sign(x_i)."""
+    nd = len(k)
+    N, C, *S = x.shape
+    wins = [lp_windows(S[a], k[a], s[a], ceil_mode) for a in range(nd)]
+    O = [len(w) for w in wins]
+    gx = np.zeros(x.shape, dtype=x.dtype)
+    dt = x.dtype.type
+    for n, c in itertools.product(range(N), range(C)):
+        plane = x[n, c]
+        for o in itertools.product(*[range(v) for v in O]):
+            taps = _lp_taps(S, wins, o)
+            g = gy[(n, c) + o]
+            if abs(p) == math.inf:
+                a = [abs(plane[t]) for t in taps]
+                best = 0
+                for j in range(1, len(a)):  # first max (min) in scan order
+                    if (a[j] > a[best]) if p > 0 else (a[j] < a[best]):
+                        best = j
+                t = taps[best]
+                gx[(n, c) + t] = dt(gx[(n, c) + t] + g * np.sign(plane[t]))
+                continue
+            yo = y[(n, c) + o]
+            if yo == 0:
+                continue
+            with np.errstate(all="ignore"):
+                scale = dt(g * np.power(yo, dt(1 - p)))
+                for t in taps:
+                    gx[(n, c) + t] = dt(gx[(n, c) + t] + scale * np.power(plane[t], dt(p - 1)))
+    return gx
+
+
+# ---- adaptive pooling ---------------------------------------------------------
+
+def adaptive_bin(i, a, n):
+    """[floor(i*a/n), ceil((i+1)*a/n)) in exact integer arithmetic."""
+    i, a, n = int(i), int(a), int(n)
+    return (i * a) // n, -((-(i + 1) * a) // n)
+
+
+def adaptive_out_shape(output_size, S):
+    """Resolve an int / tuple-with-None output_size against spatial input S."""
+    o = _tup(output_size, len(S))
+    return tuple(S[a] if v is None else int(v) for a, v in enumerate(o))
+
+
+def _adaptive_taps(S, O, o):
+    rng = [range(*adaptive_bin(o[a], S[a], O[a])) for a in range(len(S))]
+    return list(itertools.product(*rng)), [len(r) for r in rng]
+
+
+def _adaptive_max_cf(x, O):
+    N, C, *S = x.shape
+    y = np.empty((N, C, *O), dtype=x.dtype)
+    idx = np.empty((N, C, *O), dtype=np.int64)
+    for n, c in itertools.product(range(N), range(C)):
+        plane = x[n, c]
+        for o in itertools.product(*[range(v) for v in O]):
+            taps, _ = _adaptive_taps(S, O, o)
+            best, best_i = x.dtype.type(_lowest(x.dtype)), -1
+            for j, pos in enumerate(taps):  # row-major scan
+                v = plane[pos]
+                if j == 0 or v > best or v != v:  # first max wins; the last NaN wins
+                    best, best_i = v, int(np.ravel_multi_index(pos, S))
+            y[(n, c) + o] = best
+            idx[(n, c) + o] = best_i
+    return y, idx
+
+
+def _adaptive_avg_cf(x, O):
+    N, C, *S = x.shape
+    y = np.empty((N, C, *O), dtype=x.dtype)
+    dt = x.dtype.type
+    for n, c in itertools.product(range(N), range(C)):
+        plane = x[n, c]
+        for o in itertools.product(*[range(v) for v in O]):
+            taps, ks = _adaptive_taps(S, O, o)
+            acc = dt(0)
+            for pos in taps:  # row-major, accumulated in the input dtype
+                acc = dt(acc + plane[pos])
+            for kk in ks:  # sum / kd / kh / kw, one division at a time
+                acc = dt(acc / dt(kk))
+            y[(n, c) + o] = acc
+    return y
+
+
+def _adaptive_avg_bwd_cf(gy, in_shape):
+    N, C, *S = in_shape
+    O = gy.shape[2:]
+    gx = np.zeros(in_shape, dtype=gy.dtype)
+    dt = gy.dtype.type
+    for n, c in itertools.product(range(N), range(C)):
+        for o in itertools.product(*[range(v) for v in O]):  # outputs in increasing order
+            taps, ks = _adaptive_taps(S, O, o)
+            g = gy[(n, c) + o]
+            for kk in ks:
+                g = dt(g / dt(kk))
+            for pos in taps:
+                gx[(n, c) + pos] = dt(gx[(n, c) + pos] + g)
+    return gx
+
+
+# ---- layout wrappers -----------------------------------------------------
+
+def _back_for(input_shape, nd, channels_last):
+    _, back = _to_cf(np.empty(input_shape), nd, channels_last)
+    return back
+
+
+def lp_pool(x, nd, norm_type, kernel_size, stride=None, ceil_mode=False,
+            channels_last=False):
+    k = _tup(kernel_size, nd)
+    s = k if stride is None else _tup(stride, nd)
+    xc, back = _to_cf(x, nd, channels_last)
+    return back(_lp_cf(xc, float(norm_type), k, s, ceil_mode))
+
+
+def lp_pool_backward(gy, x, y, nd, norm_type, kernel_size, stride=None, ceil_mode=False,
+                     channels_last=False):
+    k = _tup(kernel_size, nd)
+    s = k if stride is None else _tup(stride, nd)
+    xc, back = _to_cf(x, nd, channels_last)
+    yc, _ = _to_cf(y, nd, channels_last)
+    gc, _ = _to_cf(gy, nd, channels_last)
+    return back(_lp_bwd_cf(gc, xc, yc, float(norm_type), k, s, ceil_mode))
+
+
+def adaptive_max_pool(x, nd, output_size, channels_last=False):
+    xc, back = _to_cf(x, nd, channels_last)
+    y, i = _adaptive_max_cf(xc, adaptive_out_shape(output_size, xc.shape[2:]))
+    return back(y), back(i)
+
+
+def adaptive_max_pool_backward(gy, idx, input_shape, nd, channels_last=False):
+    g, _ = _to_cf(gy, nd, channels_last)
+    i, _ = _to_cf(idx, nd, channels_last)
+    gx = _max_bwd_cf(g, i, _cf_shape(input_shape, nd, channels_last))
+    return _back_for(input_shape, nd, channels_last)(gx)
+
+
+def adaptive_avg_pool(x, nd, output_size, channels_last=False):
+    xc, back = _to_cf(x, nd, channels_last)
+    return back(_adaptive_avg_cf(xc, adaptive_out_shape(output_size, xc.shape[2:])))
+
+
+def adaptive_avg_pool_backward(gy, input_shape, nd, channels_last=False):
+    g, _ = _to_cf(gy, nd, channels_last)
+    gx = _adaptive_avg_bwd_cf(g, _cf_shape(input_shape, nd, channels_last))
+    return _back_for(input_shape, nd, channels_last)(gx)
+
+
+def _global_cf(x, channels_last):
+    if channels_last:
+        x = np.moveaxis(x, -1, 1)
+    return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:])))
+
+
+def global_max_pool(x, channels_last=False):
+    """(N, C): the max over all spatial positions; NaN if the plane has one."""
+    f = _global_cf(x, channels_last)
+    out = np.empty(f.shape[:2], dtype=x.dtype)
+    for n, c in itertools.product(*map(range, f.shape[:2])):
+        v = f[n, c]
+        out[n, c] = v[np.isnan(v)][0] if v.dtype.kind == "f" and np.isnan(v).any() else v.max()
+    return out
+
+
+def global_avg_pool(x, channels_last=False):
+    """(N, C): the mean from the correctly rounded float64 sum (math.fsum)."""
+    f = _global_cf(x, channels_last)
+    out = np.empty(f.shape[:2], dtype=x.dtype)
+    for n, c in itertools.product(*map(range, f.shape[:2])):
+        out[n, c] = math.fsum(f[n, c].astype(np.float64).tolist()) / f.shape[2]
+    return out
+
+
+# ---- fractional max pooling and max unpooling ---------------------------
+# Slow, obviously correct NumPy versions of fractional max pooling and
+# max_unpool, written from the PyTorch semantics in API.md, independent of the
+# library.  Same conventions as reference.py: the *_cf functions work on batched
+# channels-first arrays one element at a time; the wrappers at the bottom accept
+# batch-less inputs and channels_last.
+
+# ---- fractional max pooling ------------------------------------------------
+
+
+def interval_dtype(x_dtype):
+    """PyTorch computes the intervals in the input's float type; cpool uses
+    float64 for integer inputs."""
+    x_dtype = np.dtype(x_dtype)
+    return x_dtype.type if np.issubdtype(x_dtype, np.floating) else np.float64
+
+
+def fractional_starts(u, I, O, k, dt):
+    """Window starts along one axis (ATen FractionalMaxPooling.h,
+    generate_intervals): every operation rounds to the scalar type `dt`, and
+    int() truncates like C++'s static_cast<int>."""
+    u = dt(u)
+    seq = [0] * O
+    if O > 1:
+        alpha = dt(I - k) / dt(O - 1)
+        for i in range(O - 1):
+            seq[i] = int(dt(dt(i) + u) * alpha) - int(dt(u * alpha))
+    seq[O - 1] = I - k
+    return seq
+
+
+def fractional_out_shape(S, output_size=None, output_ratio=None):
+    """output_size wins over output_ratio; ratio -> int(in * ratio) per axis."""
+    nd = len(S)
+    if output_size is not None:
+        return _tup(output_size, nd)
+    r = _tup(output_ratio, nd)
+    return tuple(int(S[a] * r[a]) for a in range(nd))
+
+
+def sample_axis(nd, a):
+    """Which entry of random_samples[n, c] drives spatial axis a (0 = first
+    spatial axis): 2d (H, W) use entries (1, 0); 3d (D, H, W) use (0, 1, 2)."""
+    return (1 - a) if nd == 2 else a
+
+
+def pool_plane(plane, k, starts):
+    """Max over the windows [starts[a][o_a], starts[a][o_a] + k_a) of one
+    spatial plane: (values, flat indices in the plane)."""
+    nd, S = len(k), plane.shape
+    O = [len(st) for st in starts]
+    y = np.empty(O, dtype=plane.dtype)
+    idx = np.empty(O, dtype=np.int64)
+    for o in itertools.product(*[range(v) for v in O]):
+        taps = [range(starts[a][o[a]], starts[a][o[a]] + k[a]) for a in range(nd)]
+        best, best_i, first = plane.dtype.type(_lowest(plane.dtype)), -1, True
+        for pos in itertools.product(*taps):  # row-major scan
+            assert all(0 <= pos[a] < S[a] for a in range(nd))
+            v = plane[pos]
+            flat = int(np.ravel_multi_index(pos, S))
+            if first:
+                best_i, first = flat, False
+            if v > best or v != v:  # NaN replaces, so the last NaN wins
+                best, best_i = v, flat
+        y[o] = best
+        idx[o] = best_i
+    return y, idx
+
+
+def _fractional_cf(x, k, O, samples):
+    nd = len(k)
+    N, C, *S = x.shape
+    dt = interval_dtype(x.dtype)
+    y = np.empty((N, C, *O), dtype=x.dtype)
+    idx = np.empty((N, C, *O), dtype=np.int64)
+    for n, c in itertools.product(range(N), range(C)):
+        starts = [fractional_starts(samples[n, c, sample_axis(nd, a)], S[a], O[a], k[a], dt)
+                  for a in range(nd)]
+        y[n, c], idx[n, c] = pool_plane(x[n, c], k, starts)
+    return y, idx
+
+
+def fractional_max_pool(x, nd, kernel_size, output_size=None, output_ratio=None,
+                        random_samples=None, channels_last=False):
+    """(y, indices).  random_samples is required here: (N, C, nd), or
+    (1, C, nd) / (C, nd) for a batch-less input."""
+    k = _tup(kernel_size, nd)
+    xc, back = _to_cf(x, nd, channels_last)
+    u = np.asarray(random_samples)
+    u = u.reshape(xc.shape[0], xc.shape[1], nd)
+    O = fractional_out_shape(xc.shape[2:], output_size, output_ratio)
+    y, i = _fractional_cf(xc, k, O, u)
+    return back(y), back(i)
+
+
+def fractional_max_pool_backward(gy, idx, input_shape, nd, channels_last=False):
+    """Scatter-add of grad_output through the indices (as max_pool's)."""
+    return max_pool_backward(gy, idx, input_shape, nd, channels_last=channels_last)
+
+
+def possible_starts(I, O, k, dt):
+    """Every window-start sequence fractional_starts can give for some u in
+    [0, 1) (the sequence is piecewise constant in u; try each breakpoint, its
+    float neighbours and the midpoints between breakpoints)."""
+    if O <= 1:
+        return {tuple(fractional_starts(0.0, I, O, k, dt))}
+    alpha = float(I - k) / (O - 1)
+    cand = {0.0}
+    if alpha > 0:
+        for i in range(O):
+            for m in range(int((i + 1) * alpha) + 2):
+                b = m / alpha - i
+                if 0 <= b < 1:
+                    cand.add(b)
+    pts = sorted(cand) + [1.0]
+    trial = set(pts[:-1])
+    for lo, hi in zip(pts[:-1], pts[1:]):
+        trial.add((lo + hi) / 2)
+    for b in list(trial):
+        for t in (np.float32, np.float64):
+            trial.add(float(np.nextafter(t(b), t(0))))
+            trial.add(float(np.nextafter(t(b), t(1))))
+    return {tuple(fractional_starts(u, I, O, k, dt)) for u in trial if 0 <= u < 1}
+
+
+# ---- max_unpool ------------------------------------------------------------
+
+
+def unpool_default_size(L, k, s, p):
+    return (L - 1) * s + k - 2 * p
+
+
+def unpool_out_shape(S, k, s, p, output_size=None):
+    """The default size, or the last len(S) entries of output_size (checked
+    against PyTorch's open interval default - s < o < default + s)."""
+    nd = len(S)
+    default = tuple(unpool_default_size(S[a], k[a], s[a], p[a]) for a in range(nd))
+    if output_size is None:
+        return default
+    o = tuple(output_size)[-nd:]
+    assert all(default[a] - s[a] < o[a] < default[a] + s[a] for a in range(nd)), (o, default)
+    return o
+
+
+def _unpool_cf(x, idx, O):
+    N, C, *S = x.shape
+    P = int(np.prod(O))
+    out = np.zeros((N, C, P), dtype=x.dtype)
+    xf = x.reshape(N, C, -1)
+    jf = idx.reshape(N, C, -1)
+    for n, c in itertools.product(range(N), range(C)):
+        for j in range(xf.shape[2]):  # row-major scan of the input plane: last write wins
+            t = int(jf[n, c, j])
+            if t == -1:
+                continue
+            assert 0 <= t < P, t
+            out[n, c, t] = xf[n, c, j]
+    return out.reshape((N, C) + tuple(O))
+
+
+def _unpool_bwd_cf(gy, idx):
+    N, C = gy.shape[:2]
+    gf = gy.reshape(N, C, -1)
+    jf = idx.reshape(N, C, -1)
+    gx = np.zeros(jf.shape, dtype=gy.dtype)
+    for n, c in itertools.product(range(N), range(C)):
+        winner = {}
+        for j in range(jf.shape[2]):  # the last element that writes a position owns it
+            t = int(jf[n, c, j])
+            if t != -1:
+                winner[t] = j
+        for t, j in winner.items():
+            gx[n, c, j] = gf[n, c, t]
+    return gx.reshape(idx.shape)
+
+
+def max_unpool(x, idx, nd, kernel_size, stride=None, padding=0, output_size=None,
+               channels_last=False):
+    k = _tup(kernel_size, nd)
+    s = k if stride is None else _tup(stride, nd)
+    p = _tup(padding, nd)
+    xc, back = _to_cf(x, nd, channels_last)
+    ic, _ = _to_cf(idx, nd, channels_last)
+    O = unpool_out_shape(xc.shape[2:], k, s, p, output_size)
+    return back(_unpool_cf(xc, ic, O))
+
+
+def max_unpool_backward(gy, idx, nd, channels_last=False):
+    g, _ = _to_cf(gy, nd, channels_last)
+    i, back = _to_cf(idx, nd, channels_last)
+    return back(_unpool_bwd_cf(g, i))
+
+
+def max_unpool_last_wins_fast(x_cf, idx_cf, O):
+    """A vectorised twin of _unpool_cf for large arrays (thread tests): for
+    each plane, the last occurrence of each index in scan order."""
+    N, C = x_cf.shape[:2]
+    P = int(np.prod(O))
+    xf = x_cf.reshape(N * C, -1)
+    jf = idx_cf.reshape(N * C, -1)
+    out = np.zeros((N * C, P), dtype=x_cf.dtype)
+    L = jf.shape[1]
+    for r in range(N * C):
+        rev = jf[r, ::-1]
+        u, first_rev = np.unique(rev, return_index=True)
+        last = L - 1 - first_rev
+        keep = u != -1
+        out[r, u[keep]] = xf[r, last[keep]]
+    return out.reshape((N, C) + tuple(O))
+
+
+__all__ = ["interval_dtype", "fractional_starts", "fractional_out_shape", "sample_axis",
+           "pool_plane", "fractional_max_pool", "fractional_max_pool_backward",
+           "possible_starts",
+           "unpool_default_size", "unpool_out_shape", "max_unpool", "max_unpool_backward",
+           "max_unpool_last_wins_fast"]

@@ -9,7 +9,7 @@ import pytest
 
 import cpool
 import reference as ref
-import reference_fractional_unpool as rf
+import reference as rf
 from conftest import FLOATS, INTS, make_input, to_layout
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cpool
-import reference_lp_adaptive as ref
+import reference as ref
 from conftest import FLOATS, INTS, SHAPES, make_input, to_layout
 
 SPATIAL = {1: (2,), 2: (2, 3), 3: (2, 3, 4)}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cpool
-import reference_lp_adaptive as ref
+import reference as ref
 from conftest import FLOATS, SHAPES, make_input, to_layout
 from reference import out_size
 
