@@ -57,3 +57,15 @@ def to_layout(x_cf, channels_last):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def check_bad_call(call, exc, words, arrays):
+    """call() raises exc with one of `words` (a string or a tuple of them) in
+    its message, and leaves every array in `arrays` unchanged."""
+    before = [a.copy() for a in arrays]
+    with pytest.raises(exc) as info:
+        call()
+    words = (words,) if isinstance(words, str) else words
+    assert any(w in str(info.value) for w in words), str(info.value)
+    for a, b in zip(before, arrays):
+        np.testing.assert_array_equal(a, b)

@@ -24,6 +24,22 @@ def _lowest(dtype):
     return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
 
 
+def window_max(plane, positions):
+    """PyTorch's max over one window's positions, given in row-major scan
+    order: (value, flat index in the plane).  The first position's index
+    starts; a later value replaces the maximum if it is larger or NaN, so ties
+    keep the first maximum and a NaN window ends on its last NaN.  No
+    positions: (lowest value, -1)."""
+    best, best_i = plane.dtype.type(_lowest(plane.dtype)), -1
+    for j, pos in enumerate(positions):
+        v = plane[pos]
+        if j == 0:
+            best_i = int(np.ravel_multi_index(pos, plane.shape))
+        if v > best or v != v:
+            best, best_i = v, int(np.ravel_multi_index(pos, plane.shape))
+    return best, best_i
+
+
 def _max_cf(x, k, s, p, d, ceil_mode):
     nd = len(k)
     N, C, *S = x.shape
@@ -35,17 +51,7 @@ def _max_cf(x, k, s, p, d, ceil_mode):
         for o in itertools.product(*[range(v) for v in O]):
             taps = [[o[a] * s[a] - p[a] + j * d[a] for j in range(k[a])] for a in range(nd)]
             taps = [[t for t in ax if 0 <= t < S[a]] for a, ax in enumerate(taps)]
-            best, best_i = x.dtype.type(_lowest(x.dtype)), -1
-            first = True
-            for pos in itertools.product(*taps):  # row-major scan
-                v = plane[pos]
-                flat = int(np.ravel_multi_index(pos, S))
-                if first:
-                    best_i, first = flat, False
-                if v > best or v != v:  # NaN replaces, so the last NaN wins
-                    best, best_i = v, flat
-            y[(n, c) + o] = best
-            idx[(n, c) + o] = best_i
+            y[(n, c) + o], idx[(n, c) + o] = window_max(plane, itertools.product(*taps))
     return y, idx
 
 
@@ -290,13 +296,7 @@ def _adaptive_max_cf(x, O):
         plane = x[n, c]
         for o in itertools.product(*[range(v) for v in O]):
             taps, _ = _adaptive_taps(S, O, o)
-            best, best_i = x.dtype.type(_lowest(x.dtype)), -1
-            for j, pos in enumerate(taps):  # row-major scan
-                v = plane[pos]
-                if j == 0 or v > best or v != v:  # first max wins; the last NaN wins
-                    best, best_i = v, int(np.ravel_multi_index(pos, S))
-            y[(n, c) + o] = best
-            idx[(n, c) + o] = best_i
+            y[(n, c) + o], idx[(n, c) + o] = window_max(plane, taps)
     return y, idx
 
 
@@ -462,17 +462,8 @@ def pool_plane(plane, k, starts):
     idx = np.empty(O, dtype=np.int64)
     for o in itertools.product(*[range(v) for v in O]):
         taps = [range(starts[a][o[a]], starts[a][o[a]] + k[a]) for a in range(nd)]
-        best, best_i, first = plane.dtype.type(_lowest(plane.dtype)), -1, True
-        for pos in itertools.product(*taps):  # row-major scan
-            assert all(0 <= pos[a] < S[a] for a in range(nd))
-            v = plane[pos]
-            flat = int(np.ravel_multi_index(pos, S))
-            if first:
-                best_i, first = flat, False
-            if v > best or v != v:  # NaN replaces, so the last NaN wins
-                best, best_i = v, flat
-        y[o] = best
-        idx[o] = best_i
+        assert all(0 <= t[0] and t[-1] < S[a] for a, t in enumerate(taps))
+        y[o], idx[o] = window_max(plane, itertools.product(*taps))
     return y, idx
 
 

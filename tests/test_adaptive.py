@@ -10,7 +10,7 @@ import pytest
 
 import cpool
 import reference as ref
-from conftest import FLOATS, INTS, SHAPES, make_input, to_layout
+from conftest import check_bad_call, FLOATS, INTS, SHAPES, make_input, to_layout
 
 
 # Looked up at call time, so the module collects before the functions exist.
@@ -576,12 +576,7 @@ BAD_CALLS = [
 @pytest.mark.parametrize("call,exc,words", BAD_CALLS,
                          ids=[f"{j}-{w}" for j, (_, _, w) in enumerate(BAD_CALLS)])
 def test_bad_call_raises(call, exc, words):
-    before = X2.copy(), G2.copy(), I2.copy()
-    with pytest.raises(exc) as info:
-        call()
-    assert words in str(info.value)
-    for a, b in zip(before, (X2, G2, I2)):
-        np.testing.assert_array_equal(a, b)
+    check_bad_call(call, exc, words, (X2, G2, I2))
 
 
 # ---- threads ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import cpool
+from conftest import check_bad_call
 
 X2 = np.zeros((1, 2, 6, 6), np.float32)
 G2 = np.zeros((1, 2, 3, 3), np.float32)
@@ -85,12 +86,7 @@ BAD_CALLS = [
 @pytest.mark.parametrize("call,exc,words", BAD_CALLS,
                          ids=[f"{j}-{w}" for j, (_, _, w) in enumerate(BAD_CALLS)])
 def test_bad_call_raises(call, exc, words):
-    before = X2.copy(), G2.copy(), I2.copy()
-    with pytest.raises(exc) as info:
-        call()
-    assert words in str(info.value)
-    for a, b in zip(before, (X2, G2, I2)):
-        np.testing.assert_array_equal(a, b)
+    check_bad_call(call, exc, words, (X2, G2, I2))
 
 
 def test_error_names_the_function_and_value():

@@ -6,7 +6,7 @@ import pytest
 
 import cpool
 import reference as ref
-from conftest import FLOATS, INTS, SHAPES, make_input, to_layout
+from conftest import check_bad_call, FLOATS, INTS, SHAPES, make_input, to_layout
 
 SPATIAL = {1: (2,), 2: (2, 3), 3: (2, 3, 4)}
 
@@ -171,11 +171,7 @@ BAD_CALLS = [
 @pytest.mark.parametrize("call,exc,words", BAD_CALLS,
                          ids=[f"{j}-{w}" for j, (_, _, w) in enumerate(BAD_CALLS)])
 def test_bad_call_raises(call, exc, words):
-    before = X.copy()
-    with pytest.raises(exc) as info:
-        call()
-    assert words in str(info.value)
-    np.testing.assert_array_equal(before, X)
+    check_bad_call(call, exc, words, (X,))
 
 
 # ---- threads -----------------------------------------------------------------
