@@ -20,6 +20,9 @@ from .adaptive import (adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_po
 from .globalpool import global_max_pool, global_avg_pool
 from .fractional import (fractional_max_pool2d, fractional_max_pool3d,
                          fractional_max_pool2d_backward, fractional_max_pool3d_backward)
+from .stochastic import (stochastic_pool1d, stochastic_pool2d, stochastic_pool3d,
+                         stochastic_pool1d_backward, stochastic_pool2d_backward,
+                         stochastic_pool3d_backward)
 from .unpool import (max_unpool1d, max_unpool2d, max_unpool3d, max_unpool1d_backward,
                      max_unpool2d_backward, max_unpool3d_backward)
 
@@ -42,6 +45,8 @@ __all__ = [
     "global_max_pool", "global_avg_pool",
     "fractional_max_pool2d", "fractional_max_pool3d",
     "fractional_max_pool2d_backward", "fractional_max_pool3d_backward",
+    "stochastic_pool1d", "stochastic_pool2d", "stochastic_pool3d",
+    "stochastic_pool1d_backward", "stochastic_pool2d_backward", "stochastic_pool3d_backward",
     "max_unpool1d", "max_unpool2d", "max_unpool3d",
     "max_unpool1d_backward", "max_unpool2d_backward", "max_unpool3d_backward",
     "get_num_threads", "set_num_threads", "num_threads",

@@ -351,3 +351,18 @@ def planes(a: np.ndarray, lay: Layout) -> np.ndarray:
     if lay.channels_last:
         return a.reshape(lay.n, -1, lay.c)
     return a.reshape(lay.n * lay.c, -1)
+
+
+def seed64(seed, fn: str) -> int:
+    """A 64-bit key: an int in [0, 2**64), one draw from a numpy Generator, or
+    fresh entropy for None."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2 ** 64, dtype=np.uint64))
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{fn}(): seed must be an int, a numpy.random.Generator or None, "
+                        f"got {seed!r}")
+    if not 0 <= seed < 2 ** 64:
+        raise ValueError(f"{fn}(): seed must lie in [0, 2**64), got {seed}")
+    return int(seed)

@@ -48,6 +48,9 @@ CASES = [
     Case("global avg", "global_avg"),
     Case("fractional r0.7", "fractional"),
     Case("max_unpool k2", "unpool"),
+    Case("max k3s2 +idx", "max_idx", 3, 2, 0),
+    Case("stochastic k3s2", "stochastic", 3, 2, 0),
+    Case("stochastic eval k3s2", "stochastic_eval", 3, 2, 0),
 ]
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -153,7 +156,7 @@ class _Runner:
         elif op == "fractional":
             n_out = int(n_in * 0.49)
         extra = {"max_idx": 8 * n_out, "max_bwd": 8 * n_out, "unpool": 8 * n_out,
-                 "adaptive_max": 8 * n_out}.get(op, 0)
+                 "adaptive_max": 8 * n_out, "stochastic": 8 * n_out}.get(op, 0)
         return (n_in + n_out) * item + extra
 
     # each op: (cpool, numpy baseline or None, torch or None)
@@ -234,6 +237,13 @@ _OPS = {
                    None,
                    lambda r: r.torch.nn.functional.fractional_max_pool2d(
                        r.tx, 2, output_ratio=(0.7, 0.7), _random_samples=r.tsamples)),
+    "stochastic": (lambda r: cpool.stochastic_pool2d(r.xpos, **r.kw, seed=7,
+                                                     return_indices=True)[0], None, None),
+    "stochastic_eval": (lambda r: cpool.stochastic_pool2d(r.xpos, **r.kw, training=False),
+                        lambda r: (_windows(r.xpos * r.xpos, r.c.kernel, r.c.stride, 0, 0, r.cl)
+                                   .sum(axis=(-2, -1))
+                                   / _windows(r.xpos, r.c.kernel, r.c.stride, 0, 0, r.cl)
+                                   .sum(axis=(-2, -1))), None),
     "unpool": (lambda r: cpool.max_unpool2d(r.y, r.idx, 2, channels_last=r.cl),
                lambda r: _numpy_unpool(r.y, r.idx, r.x.shape, r.cl),
                lambda r: r.torch.nn.functional.max_unpool2d(r.ty, r.tidx, 2)),
@@ -316,6 +326,16 @@ def _format_row(r):
             f"{r['gbps']:>6.1f} {r['copy_pct']:>6.0f}%")
 
 
+def _print_ratio(rows, name, base):
+    """The stochastic pooling budget: its training pass against max pooling
+    with indices on the same input, per layout and thread count."""
+    times = {(r["case"], r["layout"], r["threads"]): r["cpool_ms"] for r in rows}
+    parts = [f"{lay} {thr}T {times[(name, lay, thr)] / times[(base, lay, thr)]:.2f}x"
+             for (case, lay, thr) in times if case == name and (base, lay, thr) in times]
+    if parts:
+        print(f"{name} (training, with indices) / {base}: " + ", ".join(parts))
+
+
 def _threads_arg(text: str):
     try:
         vals = [int(v) for v in text.split(",") if v.strip()]
@@ -370,6 +390,7 @@ def main(argv=None) -> int:
         cases = [c for c in CASES if any(k in c.name for k in keys)]
     rows = run(shape, threads, repeats, with_numpy=not args.no_numpy,
                with_torch=torch is not None, cases=cases)
+    _print_ratio(rows, "stochastic k3s2", "max k3s2 +idx")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"build": cpool.build_info(), "numpy": np.__version__,

@@ -1,5 +1,5 @@
 # Declarations of the C core (src/cpool.h) for the Cython layer.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "cpool.h" nogil:
     enum:
@@ -34,6 +34,9 @@ cdef extern from "cpool.h" nogil:
                           double p)
     int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                           const void *x, const void *y, void *grad_x, double p)
+    int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
+                                  void *y, int64_t *indices, int training, uint64_t seed)
+    int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count)
     int cpool_global_pool(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                           int is_max)
     int cpool_index_scatter_add(cpool_dtype dt, const cpool_geom *g, const void *grad_y,

@@ -6,7 +6,7 @@ core re-checks the geometry itself."""
 
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE)
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 
 cdef class _Buffer:
@@ -113,6 +113,29 @@ def lp_pool_bwd(int dt, tuple geom, grad_y, x, y, grad_x, double p):
     with nogil:
         rc = cpool_lp_pool_bwd(<cpool_dtype>dt, &G.g, pg, px, py, pgx, p)
     return rc
+
+
+def stochastic_pool_fwd(int dt, tuple geom, x, y, indices, bint training, uint64_t seed):
+    cdef _Geom G = _Geom(geom)
+    cdef int rc
+    cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
+    cdef _Buffer bi = _Buffer(indices, True) if indices is not None else None
+    cdef void *px = _ptr(bx)
+    cdef void *py = _ptr(by)
+    cdef int64_t *pi = <int64_t *>_ptr(bi)
+    with nogil:
+        rc = cpool_stochastic_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi, training, seed)
+    return rc
+
+
+def first_invalid_activation(int dt, x):
+    """Flat offset of the first negative, NaN or infinite element, or -1."""
+    cdef _Buffer bx = _Buffer(x, False)
+    cdef void *px = _ptr(bx)
+    cdef int64_t n = x.size, r
+    with nogil:
+        r = cpool_first_invalid_activation(<cpool_dtype>dt, px, n)
+    return r
 
 
 def global_pool(int dt, tuple geom, x, y, bint is_max):

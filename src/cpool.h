@@ -77,6 +77,17 @@ int cpool_lp_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *
 int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y, const void *x,
                       const void *y, void *grad_x, double p);
 
+/* Stochastic pooling (regular windows, dilation 1).  training: draw one tap
+ * per window with probability a_i / sum(a), Philox keyed by `seed` with the
+ * channels-first output index as counter; indices may be NULL.  Otherwise
+ * sum(a^2) / sum(a).  Activations must be >= 0 and finite: see below. */
+int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                              int64_t *indices, int training, uint64_t seed);
+
+/* Offset of the first negative, NaN or infinite element of x[0, count), -1 if
+ * none (-2: not a floating dtype). */
+int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count);
+
 /* Global pooling over all of in[]: y is n x c in both layouts. */
 int cpool_global_pool(cpool_dtype dt, const cpool_geom *g, const void *x, void *y, int is_max);
 

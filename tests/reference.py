@@ -614,3 +614,83 @@ __all__ = ["interval_dtype", "fractional_starts", "fractional_out_shape", "sampl
            "possible_starts",
            "unpool_default_size", "unpool_out_shape", "max_unpool", "max_unpool_backward",
            "max_unpool_last_wins_fast"]
+
+
+# ---- stochastic pooling --------------------------------------------------------
+# Slow, obviously correct NumPy pieces for stochastic pooling (Zeiler & Fergus
+# 2013), written from API.md, independent of the library.  The draw itself is
+# the library's (Philox keyed by the seed), so the training pass is checked
+# through stochastic_windows (which taps each output may draw) and by
+# frequencies in the tests; the eval pass and the backward have exact
+# references.  Window geometry is avg_pool's without ceil_mode: output size
+# out_size(L, k, s, p, 1, False), taps [o*s - p, o*s - p + k) clipped to the
+# input (padding is never part of a window).
+
+def _stochastic_geometry(x_cf, nd, kernel_size, stride, padding):
+    k = _tup(kernel_size, nd)
+    s = k if stride is None else _tup(stride, nd)
+    p = _tup(padding, nd)
+    S = x_cf.shape[2:]
+    O = tuple(out_size(S[a], k[a], s[a], p[a], 1, False) for a in range(nd))
+    return k, s, p, S, O
+
+
+def _stochastic_taps(S, o, k, s, p):
+    """In-bounds positions of window o, in row-major scan order."""
+    rng = [range(max(o[a] * s[a] - p[a], 0), min(o[a] * s[a] - p[a] + k[a], S[a]))
+           for a in range(len(S))]
+    return list(itertools.product(*rng))
+
+
+def stochastic_windows(x, nd, kernel_size, stride=None, padding=0, channels_last=False):
+    """For every output, in channels-first batched C order (the order of
+    _to_cf(y, nd, channels_last)[0].ravel()), the list of (flat in-plane
+    index, value) of its in-bounds taps in row-major scan order.  The value
+    has x's dtype."""
+    xc, _ = _to_cf(x, nd, channels_last)
+    k, s, p, S, O = _stochastic_geometry(xc, nd, kernel_size, stride, padding)
+    N, C = xc.shape[:2]
+    out = []
+    for n, c in itertools.product(range(N), range(C)):
+        plane = xc[n, c]
+        for o in itertools.product(*[range(v) for v in O]):
+            out.append([(int(np.ravel_multi_index(t, S)), plane[t])
+                        for t in _stochastic_taps(S, o, k, s, p)])
+    return out
+
+
+def stochastic_pool_eval(x, nd, kernel_size, stride=None, padding=0, channels_last=False):
+    """training=False: sum(a_i**2) / sum(a_i) over each window's in-bounds
+    activations, both sums in float64 in row-major scan order, then cast to
+    x's dtype; 0 for an all-zero window."""
+    xc, back = _to_cf(x, nd, channels_last)
+    k, s, p, S, O = _stochastic_geometry(xc, nd, kernel_size, stride, padding)
+    N, C = xc.shape[:2]
+    y = np.empty((N, C) + O, dtype=x.dtype)
+    for n, c in itertools.product(range(N), range(C)):
+        plane = xc[n, c]
+        for o in itertools.product(*[range(v) for v in O]):
+            s1 = s2 = np.float64(0)
+            for t in _stochastic_taps(S, o, k, s, p):
+                a = np.float64(plane[t])
+                s1 += a
+                s2 += a * a
+            y[(n, c) + o] = x.dtype.type(s2 / s1) if s1 > 0 else x.dtype.type(0)
+    return back(y)
+
+
+def stochastic_pool_backward(gy, idx, input_shape, nd, channels_last=False):
+    """The training pass's gradient: scatter-add through the sampled indices,
+    exactly max_pool's backward."""
+    return max_pool_backward(gy, idx, input_shape, nd, channels_last=channels_last)
+
+
+def first_bad_activation(x):
+    """The index tuple, in C order of x as passed, of the first negative, NaN
+    or infinite element, or None."""
+    bad = np.argwhere(~(np.isfinite(x) & (x >= 0)))
+    return tuple(int(v) for v in bad[0]) if len(bad) else None
+
+
+__all__ += ["stochastic_windows", "stochastic_pool_eval", "stochastic_pool_backward",
+            "first_bad_activation"]

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cpool.h"
+#include "philox.h" /* white-box: the generator stochastic pooling draws from */
 
 /* ---- checks ------------------------------------------------------------ */
 
@@ -1097,6 +1098,41 @@ static void robustness_cases(void)
                     }
 }
 
+/* Random123's known-answer vectors for philox4x32 10 (tests/kat_vectors),
+ * and the uniforms: word q % 4 of counter q / 4, the same whether drawn one by
+ * one or lane-parallel with any step. */
+static void test_philox(void)
+{
+    static const uint32_t ctr[3][4] = {{0, 0, 0, 0},
+                                       {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu},
+                                       {0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}};
+    static const uint32_t key[3][2] = {{0, 0},
+                                       {0xffffffffu, 0xffffffffu},
+                                       {0xa4093822u, 0x299f31d0u}};
+    static const uint32_t want[3][4] = {{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u},
+                                        {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu},
+                                        {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}};
+    const uint32_t k[2] = {12345u, 678u};
+    double u[CPOOL_CHUNK];
+    uint32_t out[4];
+    int i, w;
+    strcpy(ctx, "philox");
+    for (i = 0; i < 3; i++) {
+        cpool_philox4x32_10(ctr[i], key[i], out);
+        for (w = 0; w < 4; w++)
+            CHECK(out[w] == want[i][w]);
+    }
+    cpool_philox4x32_10(ctr[0], k, out);
+    for (w = 0; w < 4; w++)
+        CHECK(cpool_philox_uniform((uint64_t)w, k) == out[w] / 4294967296.0);
+    cpool_philox_uniforms(5, 1, 200, k, u);
+    for (i = 0; i < 200; i++)
+        CHECK(u[i] == cpool_philox_uniform(5 + (uint64_t)i, k) && u[i] >= 0 && u[i] < 1);
+    cpool_philox_uniforms((uint64_t)1 << 40, 77, 100, k, u);
+    for (i = 0; i < 100; i++)
+        CHECK(u[i] == cpool_philox_uniform(((uint64_t)1 << 40) + 77 * (uint64_t)i, k));
+}
+
 int main(void)
 {
     static const int64_t sizes1[] = {1, 2, 5, 7, 9};
@@ -1109,6 +1145,7 @@ int main(void)
            cpool_openmp_enabled() ? "on" : "off", cpool_openmp_version(),
            cpool_simd_flags());
     test_runtime();
+    test_philox();
     test_known_answers();
     test_padding_only_window();
     test_scatter_indices();

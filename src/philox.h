@@ -1,0 +1,99 @@
+/* Philox4x32-10 (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
+ * easy as 1, 2, 3", SC 2011): a counter-based generator.  Output j is a pure
+ * function of (key, counter j), so any thread can draw any output's number in
+ * any order and the stream never depends on the thread count.  Checked
+ * against the Random123 known-answer vectors in tests/c/test_core.c. */
+#ifndef CPOOL_PHILOX_H
+#define CPOOL_PHILOX_H
+
+#include <stdint.h>
+#include "common.h"
+
+#define CPOOL_PHILOX_M0 0xD2511F53u
+#define CPOOL_PHILOX_M1 0xCD9E8D57u
+#define CPOOL_PHILOX_W0 0x9E3779B9u /* key schedule: golden ratio */
+#define CPOOL_PHILOX_W1 0xBB67AE85u /* sqrt(3) - 1 */
+
+CPOOL_FORCE_INLINE void cpool_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2],
+                                            uint32_t out[4])
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    int r;
+    for (r = 0; r < 10; r++) {
+        const uint64_t p0 = (uint64_t)CPOOL_PHILOX_M0 * c0;
+        const uint64_t p1 = (uint64_t)CPOOL_PHILOX_M1 * c2;
+        const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+        const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint32_t)p1;
+        c3 = (uint32_t)p0;
+        c0 = n0;
+        c2 = n2;
+        k0 += CPOOL_PHILOX_W0;
+        k1 += CPOOL_PHILOX_W1;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+/* The uniform in [0, 1) of stream position q: Philox counter (q / 4, 0),
+ * output word q % 4, 32 random bits.  Four consecutive positions share one
+ * Philox call, a quarter of the cost of one call each; 2^-32 resolution is
+ * far below any probability a window of activations can express usefully. */
+CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2])
+{
+    uint32_t ctr[4], out[4];
+    ctr[0] = (uint32_t)(q >> 2);
+    ctr[1] = (uint32_t)(q >> 34);
+    ctr[2] = 0;
+    ctr[3] = 0;
+    cpool_philox4x32_10(ctr, key, out);
+    return (double)out[q & 3] * (1.0 / 4294967296.0);
+}
+
+/* u[j] = cpool_philox_uniform(first + j * step), j < n <= CPOOL_CHUNK,
+ * lane-parallel: the rounds run over arrays, which the compiler vectorises;
+ * for step 1 each call serves four lanes. */
+CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int64_t n,
+                                              const uint32_t key[2], double *restrict u)
+{
+    uint32_t c0[CPOOL_CHUNK], c1[CPOOL_CHUNK], c2[CPOOL_CHUNK], c3[CPOOL_CHUNK];
+    uint32_t k0 = key[0], k1 = key[1];
+    const uint64_t base = step == 1 ? first >> 2 : 0;
+    const int64_t calls = step == 1 ? (int64_t)(((first + (uint64_t)n + 3) >> 2) - base) : n;
+    int64_t j;
+    int r;
+    for (j = 0; j < calls; j++) {
+        const uint64_t ctr = step == 1 ? base + (uint64_t)j : (first + (uint64_t)j * step) >> 2;
+        c0[j] = (uint32_t)ctr;
+        c1[j] = (uint32_t)(ctr >> 32);
+        c2[j] = 0;
+        c3[j] = 0;
+    }
+    for (r = 0; r < 10; r++) {
+        for (j = 0; j < calls; j++) {
+            const uint64_t p0 = (uint64_t)CPOOL_PHILOX_M0 * c0[j];
+            const uint64_t p1 = (uint64_t)CPOOL_PHILOX_M1 * c2[j];
+            const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[j] ^ k0;
+            const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[j] ^ k1;
+            c1[j] = (uint32_t)p1;
+            c3[j] = (uint32_t)p0;
+            c0[j] = n0;
+            c2[j] = n2;
+        }
+        k0 += CPOOL_PHILOX_W0;
+        k1 += CPOOL_PHILOX_W1;
+    }
+    for (j = 0; j < n; j++) {
+        const uint64_t q = first + (uint64_t)j * step;
+        const int64_t call = step == 1 ? (int64_t)((q >> 2) - base) : j;
+        const int w = (int)(q & 3);
+        const uint32_t word = w == 0 ? c0[call] : w == 1 ? c1[call] : w == 2 ? c2[call]
+                                                                             : c3[call];
+        u[j] = (double)word * (1.0 / 4294967296.0);
+    }
+}
+
+#endif

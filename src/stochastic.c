@@ -1,0 +1,36 @@
+/* Stochastic pooling: sampled training forward with stored indices and the
+ * probability-weighted evaluation forward.  The backward is the shared index
+ * scatter. */
+#include "common.h"
+#include "philox.h"
+
+#define CPOOL_BODY "stochastic.inc"
+#include "dtypes_float.h"
+#undef CPOOL_BODY
+
+int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                              int64_t *indices, int training, uint64_t seed)
+{
+    uint32_t key[2];
+    int a, rc = cpool_geom_check(g);
+    if (rc != CPOOL_OK)
+        return rc;
+    for (a = 0; a < 3; a++)
+        if (g->dilation[a] != 1 || g->bins[a])
+            return CPOOL_EINVAL;
+    key[0] = (uint32_t)seed;
+    key[1] = (uint32_t)(seed >> 32);
+    CPOOL_DISPATCH_FLOAT(dt, stoch_fwd, (g, x, y, indices, training ? key : NULL))
+}
+
+int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count)
+{
+    switch (dt) {
+    case CPOOL_F32:
+        return first_invalid_f32(x, count);
+    case CPOOL_F64:
+        return first_invalid_f64(x, count);
+    default:
+        return -2;
+    }
+}
