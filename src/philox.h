@@ -86,13 +86,24 @@ CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int
         k0 += CPOOL_PHILOX_W0;
         k1 += CPOOL_PHILOX_W1;
     }
-    for (j = 0; j < n; j++) {
-        const uint64_t q = first + (uint64_t)j * step;
-        const int64_t call = step == 1 ? (int64_t)((q >> 2) - base) : j;
-        const int w = (int)(q & 3);
-        const uint32_t word = w == 0 ? c0[call] : w == 1 ? c1[call] : w == 2 ? c2[call]
-                                                                             : c3[call];
-        u[j] = (double)word * (1.0 / 4294967296.0);
+    {
+        /* words in stream order: call i's words are positions 4i .. 4i+3 */
+        uint32_t words[4 * CPOOL_CHUNK];
+        for (j = 0; j < calls; j++) {
+            words[4 * j] = c0[j];
+            words[4 * j + 1] = c1[j];
+            words[4 * j + 2] = c2[j];
+            words[4 * j + 3] = c3[j];
+        }
+        if (step == 1) {
+            const uint32_t *w = words + (first & 3);
+            for (j = 0; j < n; j++)
+                u[j] = (double)w[j] * (1.0 / 4294967296.0);
+        } else {
+            for (j = 0; j < n; j++)
+                u[j] = (double)words[4 * j + ((first + (uint64_t)j * step) & 3)] *
+                       (1.0 / 4294967296.0);
+        }
     }
 }
 

@@ -4,6 +4,12 @@
 #include "common.h"
 #include "philox.h"
 
+/* Windows of up to this many taps keep their running sums (in blocks of
+ * CPOOL_STOCH_LANES columns, 9 KiB for a 3x3 window) instead of reading x
+ * twice. */
+#define CPOOL_STOCH_PREFIX 16
+#define CPOOL_STOCH_LANES 64
+
 #define CPOOL_BODY "stochastic.inc"
 #include "dtypes_float.h"
 #undef CPOOL_BODY
