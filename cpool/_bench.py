@@ -263,10 +263,11 @@ def _numpy_unpool(y, idx, x_shape, cl):
     if cl:
         y, idx = np.moveaxis(y, -1, 1), np.moveaxis(idx, -1, 1)
     n, c = y.shape[:2]
-    plane = x_shape[1] * x_shape[2] if cl else x_shape[2] * x_shape[3]
-    out = np.zeros((n * c, plane), y.dtype)
+    hw = x_shape[1:3] if cl else x_shape[2:4]
+    out = np.zeros((n * c, hw[0] * hw[1]), y.dtype)
     np.put_along_axis(out, idx.reshape(n * c, -1), y.reshape(n * c, -1), axis=1)
-    return out
+    out = out.reshape(n, c, *hw)
+    return np.moveaxis(out, 1, -1) if cl else out
 
 
 def _copy_time(nbytes: int, repeats: int) -> float:
@@ -311,7 +312,7 @@ def run(shape, threads, repeats, with_numpy=True, with_torch=True, cases=CASES, 
     return rows
 
 
-HEADER = (f"{'case':<17} {'layout':<6} {'thr':>3} {'cpool ms':>9} {'numpy ms':>9} "
+HEADER = (f"{'case':<21} {'layout':<6} {'thr':>3} {'cpool ms':>9} {'numpy ms':>9} "
           f"{'torch ms':>9} {'x numpy':>8} {'x torch':>8} {'GB/s':>6} {'% copy':>7}")
 
 
@@ -320,7 +321,7 @@ def _fmt(v, spec):
 
 
 def _format_row(r):
-    return (f"{r['case']:<17} {r['layout']:<6} {r['threads']:>3} {r['cpool_ms']:>9.2f} "
+    return (f"{r['case']:<21} {r['layout']:<6} {r['threads']:>3} {r['cpool_ms']:>9.2f} "
             f"{_fmt(r['numpy_ms'], '>9.2f')} {_fmt(r['torch_ms'], '>9.2f')} "
             f"{_fmt(r['vs_numpy'], '>8.1f')} {_fmt(r['vs_torch'], '>8.2f')} "
             f"{r['gbps']:>6.1f} {r['copy_pct']:>6.0f}%")
