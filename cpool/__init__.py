@@ -23,6 +23,7 @@ from .fractional import (fractional_max_pool2d, fractional_max_pool3d,
 from .stochastic import (stochastic_pool1d, stochastic_pool2d, stochastic_pool3d,
                          stochastic_pool1d_backward, stochastic_pool2d_backward,
                          stochastic_pool3d_backward)
+from .spp import spatial_pyramid_pool, spatial_pyramid_pool_backward
 from .unpool import (max_unpool1d, max_unpool2d, max_unpool3d, max_unpool1d_backward,
                      max_unpool2d_backward, max_unpool3d_backward)
 
@@ -47,6 +48,7 @@ __all__ = [
     "fractional_max_pool2d_backward", "fractional_max_pool3d_backward",
     "stochastic_pool1d", "stochastic_pool2d", "stochastic_pool3d",
     "stochastic_pool1d_backward", "stochastic_pool2d_backward", "stochastic_pool3d_backward",
+    "spatial_pyramid_pool", "spatial_pyramid_pool_backward",
     "max_unpool1d", "max_unpool2d", "max_unpool3d",
     "max_unpool1d_backward", "max_unpool2d_backward", "max_unpool3d_backward",
     "get_num_threads", "set_num_threads", "num_threads",

@@ -22,6 +22,7 @@ cdef extern from "cpool.h" nogil:
         const int64_t *bins[3]
         int64_t[3] bins_plane_stride
         int channels_last
+        int64_t y_batch_stride
 
     int cpool_geom_check(const cpool_geom *g)
     int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,

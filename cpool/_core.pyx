@@ -28,10 +28,16 @@ cdef inline void *_ptr(_Buffer b) noexcept:
     return b.view.buf if b is not None else NULL
 
 
+cdef inline void *_at(_Buffer b, int64_t offset) noexcept:
+    """The buffer's address `offset` elements in (NULL for None)."""
+    return <char *>b.view.buf + offset * b.view.itemsize if b is not None else NULL
+
+
 cdef class _Geom:
     """cpool_geom from the tuple cpool._args builds:
     (n, c, in3, out3, kernel3, stride3, pad3, dilation3, channels_last[,
-    bins3, bins_plane_stride3]), holding the bin tables' buffers."""
+    bins3, bins_plane_stride3[, y_batch_stride]]), holding the bin tables'
+    buffers."""
     cdef cpool_geom g
     cdef _Buffer b0, b1, b2
 
@@ -49,6 +55,7 @@ cdef class _Geom:
             self.g.bins[a] = NULL
             self.g.bins_plane_stride[a] = 0
         self.g.channels_last = geom[8]
+        self.g.y_batch_stride = geom[11] if len(geom) > 11 else 0
         if len(geom) > 9:
             bins, strides = geom[9], geom[10]
             self.b0 = _Buffer(bins[0], False) if bins[0] is not None else None
@@ -61,27 +68,29 @@ cdef class _Geom:
                 self.g.bins_plane_stride[a] = strides[a]
 
 
-def max_pool_fwd(int dt, tuple geom, x, y, indices):
+def max_pool_fwd(int dt, tuple geom, x, y, indices, int64_t y_offset=0):
+    """y_offset: elements into y (and indices) where the result starts."""
     cdef _Geom G = _Geom(geom)
     cdef int rc
     cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
     cdef _Buffer bi = _Buffer(indices, True) if indices is not None else None
     cdef void *px = _ptr(bx)
-    cdef void *py = _ptr(by)
-    cdef int64_t *pi = <int64_t *>_ptr(bi)
+    cdef void *py = _at(by, y_offset)
+    cdef int64_t *pi = <int64_t *>_at(bi, y_offset)
     with nogil:
         rc = cpool_max_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi)
     return rc
 
 
 def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divisor,
-             bint backward):
-    """Forward (src = x, dst = y) or backward (src = grad_y, dst = grad_x)."""
+             bint backward, int64_t dst_offset=0):
+    """Forward (src = x, dst = y) or backward (src = grad_y, dst = grad_x);
+    dst_offset: elements into dst where the result starts."""
     cdef _Geom G = _Geom(geom)
     cdef int rc
     cdef _Buffer bs = _Buffer(src, False), bd = _Buffer(dst, True)
     cdef void *ps = _ptr(bs)
-    cdef void *pd = _ptr(bd)
+    cdef void *pd = _at(bd, dst_offset)
     with nogil:
         if backward:
             rc = cpool_avg_pool_bwd(<cpool_dtype>dt, &G.g, ps, pd, count_include_pad, divisor)

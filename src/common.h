@@ -202,6 +202,14 @@ CPOOL_FORCE_INLINE void cpool_window(const cpool_geom *g, int a, int64_t plane, 
 
 CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
+/* Channels-first: where output row rr of plane p starts in y. */
+CPOOL_FORCE_INLINE int64_t cpool_y_row(const cpool_geom *g, int64_t p, int64_t rr)
+{
+    const int64_t out_plane = g->out[0] * g->out[1] * g->out[2];
+    const int64_t batch = g->y_batch_stride ? g->y_batch_stride : g->c * out_plane;
+    return (p / g->c) * batch + (p % g->c) * out_plane + rr * g->out[2];
+}
+
 /* items * kernel volume, saturating: only compared with CPOOL_PARALLEL_MIN,
  * and kernel extents up to 2^40 would overflow the plain product. */
 CPOOL_FORCE_INLINE int64_t cpool_work(int64_t items, const int64_t *kernel)

@@ -54,6 +54,10 @@ typedef struct {
     const int64_t *bins[3];
     int64_t bins_plane_stride[3];
     int channels_last;
+    /* Channels-first forward only: elements between consecutive batch entries
+     * of y (and indices), for writing into a slice of a wider array (spatial
+     * pyramid pooling's levels); 0 means contiguous, c * prod(out). */
+    int64_t y_batch_stride;
 } cpool_geom;
 
 int cpool_geom_check(const cpool_geom *g);

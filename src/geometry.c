@@ -13,6 +13,9 @@ int cpool_geom_check(const cpool_geom *g)
     int a;
     if (g->n < 0 || g->c < 0 || g->n > CPOOL_EXTENT_MAX || g->c > CPOOL_EXTENT_MAX)
         return CPOOL_EINVAL;
+    if (g->y_batch_stride != 0 &&
+        (g->channels_last || g->y_batch_stride < g->c * g->out[0] * g->out[1] * g->out[2]))
+        return CPOOL_EINVAL;
     for (a = 0; a < 3; a++) {
         if (g->in[a] < 1 || g->in[a] > CPOOL_EXTENT_MAX)
             return CPOOL_EINVAL;

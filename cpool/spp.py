@@ -1,0 +1,168 @@
+"""Spatial pyramid pooling (He et al. 2014): a fixed-length vector from a
+feature map of any size, by pooling it to l x l grids for each level l.
+
+Each level runs the adaptive-pooling kernels with its own bin tables and
+writes straight into its slice of the result (the C kernels take an output
+batch stride), so no per-level array is made and copied."""
+from __future__ import annotations
+
+import functools
+import numbers
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _args, _core
+
+_MODES = ("max", "avg")
+_BINS = ("adaptive", "paper")
+
+
+def _levels(levels, fn: str) -> Tuple[int, ...]:
+    if not isinstance(levels, (tuple, list)) or len(levels) == 0:
+        raise ValueError(f"{fn}(): levels must be a non-empty tuple of positive ints, "
+                         f"got {levels!r}")
+    for v in levels:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{fn}(): levels must hold ints, got {levels!r}")
+        if v < 1:
+            raise ValueError(f"{fn}(): levels must be positive, got {levels!r}")
+    return tuple(int(v) for v in levels)
+
+
+def _choice(value, options, fn: str, name: str) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{fn}(): {name} must be one of {', '.join(map(repr, options))}, "
+                         f"got {value!r}")
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _paper_bins(size: int, level: int) -> np.ndarray:
+    """He et al.'s rule: window ceil(a/l), stride floor(a/l), the first l
+    windows, as [start, end) pairs (they always fit: (l-1)*floor(a/l) +
+    ceil(a/l) <= a)."""
+    k, s = -(-size // level), size // level
+    start = np.arange(level, dtype=np.int64) * s
+    bins = np.stack([start, start + k], axis=1).reshape(-1)
+    bins.flags.writeable = False
+    return bins
+
+
+def _level_bins(spatial, level, rule, fn):
+    if rule == "paper":
+        for a in spatial:
+            if level > a:
+                raise ValueError(f"{fn}(): level {level} is larger than the input extent {a}: "
+                                 f"bins='paper' needs a stride floor(a/l) >= 1 (use "
+                                 f"bins='adaptive', which covers any size)")
+        return tuple(_paper_bins(a, level) for a in spatial)
+    return tuple(_args.adaptive_bins(a, level) for a in spatial)
+
+
+def _setup(fn, shape, levels, mode, bins, channels_last):
+    mode = _choice(mode, _MODES, fn, "mode")
+    bins = _choice(bins, _BINS, fn, "bins")
+    levels = _levels(levels, fn)
+    return mode, bins, levels
+
+
+def spatial_pyramid_pool(x: np.ndarray, levels: Sequence[int] = (1, 2, 4), mode: str = "max",
+                         bins: str = "adaptive", return_indices: bool = False, *,
+                         channels_last: bool = False):
+    """Spatial pyramid pooling of ``(N, C, H, W)`` (or ``(C, H, W)``; channels
+    last ``(N, H, W, C)``) to ``(N, C * sum(l*l for l in levels))``: level by
+    level in the order given, each level's ``(C, l, l)`` block in C order.
+
+    ``bins="adaptive"`` uses adaptive pooling's bins ``[floor(i*a/l),
+    ceil((i+1)*a/l))``, which cover every element for any map size;
+    ``bins="paper"`` uses He et al.'s window ``ceil(a/l)`` and stride
+    ``floor(a/l)`` (the last ``max(a mod l - 1, 0)`` rows/columns are not
+    covered; a level larger than the map is an error).  ``mode`` is ``"max"``
+    (then ``return_indices`` gives flat in-plane indices for the backward) or
+    ``"avg"``."""
+    fn = "spatial_pyramid_pool"
+    x = _args.array(x, fn)
+    mode, bins, levels = _setup(fn, x.shape, levels, mode, bins, channels_last)
+    code = _args.dtype_code(x, _args.MAX_DTYPES if mode == "max" else _args.FLOAT_DTYPES, fn)
+    lay = _args.layout(x, 2, channels_last, fn)
+    return_indices = _args.flag(return_indices, fn, "return_indices")
+    if return_indices and mode != "max":
+        raise ValueError(f"{fn}(): return_indices=True needs mode='max'")
+    tables = [_level_bins(lay.spatial, l, bins, fn) for l in levels]
+    # The kernels write channels-first planes; a channels-last map is
+    # transposed once (the result's order is the same for both layouts).
+    cf = _args.channels_first(lay)
+    xc = _args.to_channels_first(x, lay) if lay.channels_last else _args.contiguous(x)
+    features = lay.c * sum(l * l for l in levels)
+    y = np.empty((lay.n, features), dtype=x.dtype.newbyteorder("="))
+    ind = np.empty(y.shape, dtype=np.int64) if return_indices else None
+    offset = 0
+    for level, table in zip(levels, tables):
+        geom = cf.bins_geom((level, level), table) + (features,)
+        if y.size:
+            rc = (_core.max_pool_fwd(code, geom, xc, y, ind, offset) if mode == "max"
+                  else _core.avg_pool(code, geom, xc, y, True, 0, False, offset))
+            _args.check_status(rc, fn)
+        offset += lay.c * level * level
+    if not lay.batched:
+        y, ind = y[0], (ind[0] if return_indices else None)
+    return (y, ind) if return_indices else y
+
+
+def spatial_pyramid_pool_backward(grad_output: np.ndarray, input_shape: Tuple[int, ...],
+                                  levels: Sequence[int] = (1, 2, 4), mode: str = "max",
+                                  bins: str = "adaptive", indices: Optional[np.ndarray] = None,
+                                  *, channels_last: bool = False) -> np.ndarray:
+    """Gradient of :func:`spatial_pyramid_pool` w.r.t. x: through ``indices``
+    (required for ``mode="max"``), or each bin's gradient spread over it
+    (``"avg"``); the levels' contributions add up."""
+    fn = "spatial_pyramid_pool_backward"
+    mode, bins, levels = _setup(fn, None, levels, mode, bins, channels_last)
+    lay = _args.input_shape(input_shape, 2, channels_last, fn)
+    features = lay.c * sum(l * l for l in levels)
+    shape = (lay.n, features) if lay.batched else (features,)
+    g, code = _args.grad_output(grad_output, shape, fn)
+    g = g.reshape(lay.n, features)
+    tables = [_level_bins(lay.spatial, l, bins, fn) for l in levels]
+    # per level, its (n, C, l*l) block of the flat features
+    blocks, offset = [], 0
+    for level in levels:
+        blocks.append((offset, level))
+        offset += lay.c * level * level
+
+    def per_plane(a):
+        """(n, F) level-major -> (n, C, sum l*l), each plane's outputs together."""
+        return np.concatenate([a[:, o:o + lay.c * l * l].reshape(lay.n, lay.c, l * l)
+                               for o, l in blocks], axis=2)
+
+    if mode == "max":
+        if indices is None:
+            raise ValueError(f"{fn}(): indices are required for mode='max' (from "
+                             f"spatial_pyramid_pool(..., return_indices=True))")
+        ind = _args.indices(indices, shape, fn).reshape(lay.n, features)
+        gp, ip = per_plane(g), per_plane(ind)
+        if lay.channels_last:  # the scatter walks (n, outputs, C) for this layout
+            gp = np.ascontiguousarray(gp.transpose(0, 2, 1))
+            ip = np.ascontiguousarray(ip.transpose(0, 2, 1))
+        else:
+            gp, ip = np.ascontiguousarray(gp), np.ascontiguousarray(ip)
+        gx = np.empty(lay.shape(lay.spatial), dtype=g.dtype)
+        if gx.size:
+            rc = _core.index_scatter(code, _args.scatter_geom(lay, (1, gp.size // max(
+                lay.n * lay.c, 1))), gp, ip, gx, False)
+            _args.check_status(rc, fn, int(np.prod(lay.spatial)))
+        return gx
+    gx = np.zeros(lay.shape(lay.spatial), dtype=g.dtype)
+    part = np.empty_like(gx)
+    for (o, level), table in zip(blocks, tables):
+        gl = g[:, o:o + lay.c * level * level].reshape(lay.n, lay.c, level, level)
+        if lay.channels_last:
+            gl = gl.transpose(0, 2, 3, 1)
+        gl = np.ascontiguousarray(gl)
+        if gx.size:
+            rc = _core.avg_pool(code, lay.bins_geom((level, level), table), gl, part, True, 0,
+                                True)
+            _args.check_status(rc, fn)
+            gx += part
+    return gx
