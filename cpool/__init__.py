@@ -27,6 +27,8 @@ from .spp import spatial_pyramid_pool, spatial_pyramid_pool_backward
 from .unpool import (max_unpool1d, max_unpool2d, max_unpool3d, max_unpool1d_backward,
                      max_unpool2d_backward, max_unpool3d_backward)
 
+from . import nn  # noqa: E402  (layer objects, built on the functions above)
+
 # Fix the thread count now, under the GIL, rather than lazily inside a kernel.
 get_num_threads()
 
