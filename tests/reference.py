@@ -694,3 +694,127 @@ def first_bad_activation(x):
 
 __all__ += ["stochastic_windows", "stochastic_pool_eval", "stochastic_pool_backward",
             "first_bad_activation"]
+
+
+# ---- spatial pyramid pooling -----------------------------------------------------
+# Slow, obviously correct NumPy spatial pyramid pooling (He et al. 2014),
+# written from API.md, independent of the library.  Each level l pools the
+# (H, W) map to an l x l grid; the result is (N, C * sum(l*l)): level by level
+# in the order given, each level's (C, l, l) block flattened in C order, the
+# same order for either input layout.  Max windows use window_max (PyTorch's
+# rule: first maximum on ties, NaN wins with its last position); an average is
+# the row-major sum in the input dtype from 0, then / kh, then / kw.
+
+def spp_bins(a, l, bins):
+    """[start, end) of the l bins along an axis of extent a.
+    "adaptive": [floor(i*a/l), ceil((i+1)*a/l)), every element covered.
+    "paper": window ceil(a/l), stride floor(a/l), the first l windows; the
+    last max((a mod l) - 1, 0) elements are left uncovered; l > a is an error."""
+    a, l = int(a), int(l)
+    if bins == "adaptive":
+        return [adaptive_bin(i, a, l) for i in range(l)]
+    if bins == "paper":
+        if l > a:
+            raise ValueError(f"level {l} is larger than the extent {a}")
+        k, s = -(-a // l), a // l
+        return [(i * s, i * s + k) for i in range(l)]
+    raise ValueError(f"unknown bins {bins!r}")
+
+
+def spp_uncovered(a, l):
+    """Trailing elements of an axis of extent a that paper bins of level l skip."""
+    lo, hi = spp_bins(a, l, "paper")[-1]
+    return a - hi
+
+
+def spp_length(C, levels):
+    """Length of one image's feature vector."""
+    return C * sum(int(l) * int(l) for l in levels)
+
+
+def _spp_level_taps(H, W, l, bins):
+    """For each (i, j) of the l x l grid in C order: (row-major taps, kh, kw)."""
+    rb, cb = spp_bins(H, l, bins), spp_bins(W, l, bins)
+    out = []
+    for i, j in itertools.product(range(l), range(l)):
+        rows, cols = range(*rb[i]), range(*cb[j])
+        out.append((list(itertools.product(rows, cols)), len(rows), len(cols)))
+    return out
+
+
+def _spp_cf(x, levels, mode, bins):
+    N, C, H, W = x.shape
+    dt = x.dtype.type
+    ys, idxs = [], []
+    for l in levels:
+        taps = _spp_level_taps(H, W, l, bins)
+        y = np.empty((N, C, len(taps)), dtype=x.dtype)
+        idx = np.full((N, C, len(taps)), -1, dtype=np.int64)
+        for n, c in itertools.product(range(N), range(C)):
+            plane = x[n, c]
+            for o, (t, kh, kw) in enumerate(taps):
+                if mode == "max":
+                    y[n, c, o], idx[n, c, o] = window_max(plane, t)
+                else:
+                    acc = dt(0)
+                    for pos in t:  # row-major, in the input dtype
+                        acc = dt(acc + plane[pos])
+                    y[n, c, o] = dt(dt(acc / dt(kh)) / dt(kw))
+        ys.append(y.reshape(N, -1))
+        idxs.append(idx.reshape(N, -1))
+    return np.concatenate(ys, axis=1), np.concatenate(idxs, axis=1)
+
+
+def _spp_bwd_cf(gy, in_shape, levels, mode, bins, idx):
+    """Scatter of each output's gradient, in output order (level by level,
+    then C order): max -> onto its index; avg -> g / kh / kw onto every tap."""
+    N, C, H, W = in_shape
+    gx = np.zeros((N, C, H * W), dtype=gy.dtype)
+    dt = gy.dtype.type
+    off = 0
+    for l in levels:
+        taps = _spp_level_taps(H, W, l, bins)
+        for n, c in itertools.product(range(N), range(C)):
+            for o, (t, kh, kw) in enumerate(taps):
+                f = off + c * len(taps) + o
+                g = gy[n, f]
+                if mode == "max":
+                    i = int(idx[n, f])
+                    if i != -1:
+                        gx[n, c, i] = dt(gx[n, c, i] + g)
+                else:
+                    g = dt(dt(g / dt(kh)) / dt(kw))
+                    for r, s in t:
+                        gx[n, c, r * W + s] = dt(gx[n, c, r * W + s] + g)
+        off += C * len(taps)
+    return gx.reshape(in_shape)
+
+
+def spatial_pyramid_pool(x, levels=(1, 2, 4), mode="max", bins="adaptive",
+                         channels_last=False):
+    """(features, indices): (N, C*sum l^2), or 1-d for a batch-less input
+    (C, H, W) / (H, W, C); indices (int64, flat h*W+w in the (n, c) plane)
+    are None for mode="avg"."""
+    xc, _ = _to_cf(x, 2, channels_last)
+    y, idx = _spp_cf(xc, tuple(levels), mode, bins)
+    if x.ndim == 3:
+        y, idx = y[0], idx[0]
+    return y, (idx if mode == "max" else None)
+
+
+def spatial_pyramid_pool_backward(gy, input_shape, levels=(1, 2, 4), mode="max",
+                                  bins="adaptive", indices=None, channels_last=False):
+    """Gradient w.r.t. x in the input's layout (see _spp_bwd_cf)."""
+    batched = len(input_shape) == 4
+    g = gy if batched else gy[None]
+    i = None
+    if mode == "max":
+        i = indices if batched else indices[None]
+    gx = _spp_bwd_cf(g, _cf_shape(input_shape, 2, channels_last), tuple(levels), mode,
+                     bins, i)
+    return _back_for(input_shape, 2, channels_last)(gx)
+
+
+__all__ += ["spp_bins", "spp_uncovered", "spp_length", "spatial_pyramid_pool",
+            "spatial_pyramid_pool_backward"]
+# ---- end of spatial pyramid pooling ----------------------------------------------
