@@ -20,6 +20,7 @@ class _Layer:
     """Shared plumbing: mode flags, the cached state and a PyTorch-like repr."""
 
     _args: Tuple[str, ...] = ()
+    _stride_is_kernel = True  # stride=None shows as the kernel size, as PyTorch
 
     def __init__(self, channels_last: bool = False) -> None:
         self.channels_last = bool(channels_last)
@@ -43,6 +44,10 @@ class _Layer:
         return self._saved
 
     def _repr_value(self, name: str):
+        # PyTorch shows the effective stride: the kernel size when None
+        if name == "stride" and self.stride is None and "kernel_size" in self._args and \
+                self._stride_is_kernel:
+            return self.kernel_size
         return getattr(self, name)
 
     def __repr__(self) -> str:
@@ -52,7 +57,19 @@ class _Layer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-class _MaxPool(_Layer):
+class _Indexed(_Layer):
+    """Layers whose backward is the index scatter of `{_family}{nd}d_backward`
+    through the indices their forward saved with the input shape."""
+    _nd = 2
+    _family = "max_pool"
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        idx, shape = self._saved_state()
+        return getattr(_F, f"{self._family}{self._nd}d_backward")(
+            grad_output, idx, shape, channels_last=self.channels_last)
+
+
+class _MaxPool(_Indexed):
     _nd = 2
     _args = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
@@ -62,21 +79,12 @@ class _MaxPool(_Layer):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
-    def _repr_value(self, name):
-        # PyTorch shows the effective stride
-        return self.kernel_size if name == "stride" and self.stride is None else getattr(self, name)
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         fwd = getattr(_F, f"max_pool{self._nd}d")
         y, idx = fwd(x, self.kernel_size, self.stride, self.padding, self.dilation,
                      self.ceil_mode, True, channels_last=self.channels_last)
         self._saved = (idx, x.shape)
         return y
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        idx, shape = self._saved_state()
-        return getattr(_F, f"max_pool{self._nd}d_backward")(grad_output, idx, shape,
-                                                             channels_last=self.channels_last)
 
 
 class MaxPool1d(_MaxPool):
@@ -103,9 +111,6 @@ class _AvgPool(_Layer):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
-
-    def _repr_value(self, name):
-        return self.kernel_size if name == "stride" and self.stride is None else getattr(self, name)
 
     def _window(self) -> tuple:
         w = (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
@@ -143,6 +148,7 @@ class AvgPool3d(_AvgPool):
 class _LPPool(_Layer):
     _nd = 2
     _args = ("norm_type", "kernel_size", "stride", "ceil_mode")
+    _stride_is_kernel = False  # PyTorch's LPPool repr shows stride=None
 
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False, *,
                  channels_last: bool = False) -> None:
@@ -175,8 +181,8 @@ class LPPool3d(_LPPool):
     _nd = 3
 
 
-class _AdaptiveMaxPool(_Layer):
-    _nd = 2
+class _AdaptiveMaxPool(_Indexed):
+    _family = "adaptive_max_pool"
     _args = ("output_size",)
 
     def __init__(self, output_size, *, channels_last: bool = False) -> None:
@@ -188,11 +194,6 @@ class _AdaptiveMaxPool(_Layer):
             x, self.output_size, True, channels_last=self.channels_last)
         self._saved = (idx, x.shape)
         return y
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        idx, shape = self._saved_state()
-        return getattr(_F, f"adaptive_max_pool{self._nd}d_backward")(
-            grad_output, idx, shape, channels_last=self.channels_last)
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPool):
@@ -242,10 +243,10 @@ def _generator(seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-class _FractionalMaxPool(_Layer):
+class _FractionalMaxPool(_Indexed):
     """New pseudo-random regions at every forward, drawn from the layer's own
     generator: an int seed gives a reproducible sequence."""
-    _nd = 2
+    _family = "fractional_max_pool"
     _args = ("kernel_size", "output_size", "output_ratio")
 
     def __init__(self, kernel_size, output_size=None, output_ratio=None, seed=None, *,
@@ -261,11 +262,6 @@ class _FractionalMaxPool(_Layer):
             channels_last=self.channels_last)
         self._saved = (idx, x.shape)
         return y
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        idx, shape = self._saved_state()
-        return getattr(_F, f"fractional_max_pool{self._nd}d_backward")(
-            grad_output, idx, shape, channels_last=self.channels_last)
 
 
 class FractionalMaxPool2d(_FractionalMaxPool):
@@ -284,9 +280,6 @@ class _MaxUnpool(_Layer):
                  channels_last: bool = False) -> None:
         super().__init__(channels_last)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def _repr_value(self, name):
-        return self.kernel_size if name == "stride" and self.stride is None else getattr(self, name)
 
     def forward(self, x: np.ndarray, indices: np.ndarray,
                 output_size: Optional[Sequence[int]] = None) -> np.ndarray:
@@ -317,11 +310,11 @@ class MaxUnpool3d(_MaxUnpool):
 _EVAL_PASS = object()  # marks a forward that drew nothing
 
 
-class _StochasticPool(_Layer):
+class _StochasticPool(_Indexed):
     """Training: draws at every forward from the layer's own generator (an int
     seed gives a reproducible sequence) and routes the gradient through them.
     Evaluation: the probability-weighted average, which has no backward here."""
-    _nd = 2
+    _family = "stochastic_pool"
     _args = ("kernel_size", "stride", "padding")
 
     def __init__(self, kernel_size, stride=None, padding=0, seed=None, *,
@@ -329,9 +322,6 @@ class _StochasticPool(_Layer):
         super().__init__(channels_last)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self._rng = _generator(seed)
-
-    def _repr_value(self, name):
-        return self.kernel_size if name == "stride" and self.stride is None else getattr(self, name)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         fwd = getattr(_F, f"stochastic_pool{self._nd}d")
@@ -345,13 +335,10 @@ class _StochasticPool(_Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        saved = self._saved_state()
-        if saved[0] is _EVAL_PASS:
+        if self._saved_state()[0] is _EVAL_PASS:
             raise RuntimeError(f"{type(self).__name__}.backward(): the last forward ran in eval "
                                f"mode, which draws no sample; call train() for a training pass")
-        idx, shape = saved
-        return getattr(_F, f"stochastic_pool{self._nd}d_backward")(
-            grad_output, idx, shape, channels_last=self.channels_last)
+        return super().backward(grad_output)
 
 
 class StochasticPool1d(_StochasticPool):
