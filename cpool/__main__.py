@@ -19,7 +19,7 @@ def main(argv=None) -> int:
         return 2
     show_config()
     print()
-    return bench_main(["--quick"])
+    return bench_main(["--quick", "--core"])
 
 
 if __name__ == "__main__":

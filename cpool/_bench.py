@@ -29,28 +29,53 @@ import cpool
 class Case:
     name: str
     op: str  # a key of _OPS below
+    shape: tuple = (32, 64, 112, 112)  # channels-first; the full run's size
     kernel: int = 2
     stride: int = 2
     padding: int = 0
+    dtype: str = "float32"
+    arg: object = None  # the op's own parameter (output size, levels)
+    core: bool = False  # part of `python -m cpool`'s short run
+
+    @property
+    def nd(self) -> int:
+        return len(self.shape) - 2
+
+    def sized(self, quick: bool) -> tuple:
+        """The quick run divides the batch by 4."""
+        return ((max(1, self.shape[0] // 4),) + self.shape[1:]) if quick else self.shape
 
 
+# The one table of cases: `python -m cpool bench` and the asv suite
+# (benchmarks/asv_bench.py) both read it.
 CASES = [
-    Case("max k2s2", "max", 2, 2, 0),
-    Case("max k3s2p1", "max", 3, 2, 1),
-    Case("max k3s2p1 +idx", "max_idx", 3, 2, 1),
-    Case("max bwd k3s2p1", "max_bwd", 3, 2, 1),
-    Case("avg k2s2", "avg", 2, 2, 0),
-    Case("avg k3s2p1", "avg", 3, 2, 1),
-    Case("avg bwd k3s2p1", "avg_bwd", 3, 2, 1),
-    Case("lp p=2 k2", "lp", 2, 2, 0),
-    Case("adaptive avg ->7", "adaptive_avg"),
-    Case("adaptive max ->7", "adaptive_max"),
-    Case("global avg", "global_avg"),
+    Case("max k2s2", "max", core=True),
+    Case("max k2s2 +idx", "max_idx"),
+    Case("max k3s2p1", "max", kernel=3, padding=1, core=True),
+    Case("max k3s2p1 +idx", "max_idx", kernel=3, padding=1, core=True),
+    Case("max bwd k2s2", "max_bwd"),
+    Case("max bwd k3s2p1", "max_bwd", kernel=3, padding=1, core=True),
+    Case("avg k2s2", "avg", core=True),
+    Case("avg k3s2p1", "avg", kernel=3, padding=1, core=True),
+    Case("avg bwd k2s2", "avg_bwd"),
+    Case("avg bwd k3s2p1", "avg_bwd", kernel=3, padding=1, core=True),
+    Case("lp p=2 k2", "lp"),
+    Case("adaptive avg ->7", "adaptive_avg", (32, 512, 14, 14), arg=7),
+    Case("global avg", "global_avg", (32, 2048, 7, 7)),
+    Case("adaptive max ->1", "adaptive_max", (32, 256, 13, 13), arg=1),
+    Case("adaptive max ->2", "adaptive_max", (32, 256, 13, 13), arg=2),
+    Case("adaptive max ->4", "adaptive_max", (32, 256, 13, 13), arg=4),
+    Case("spp (1,2,4)", "spp", (32, 256, 13, 13), arg=(1, 2, 4)),
     Case("fractional r0.7", "fractional"),
     Case("max_unpool k2", "unpool"),
-    Case("max k3s2 +idx", "max_idx", 3, 2, 0),
-    Case("stochastic k3s2", "stochastic", 3, 2, 0),
-    Case("stochastic eval k3s2", "stochastic_eval", 3, 2, 0),
+    Case("max k3s2 +idx", "max_idx", kernel=3),
+    Case("stochastic k3s2", "stochastic", kernel=3),
+    Case("stochastic eval k3s2", "stochastic_eval", kernel=3),
+    Case("max1d k3s2", "max", (32, 64, 4096), kernel=3),
+    Case("max3d k2s2", "max", (8, 32, 32, 56, 56)),
+    Case("max k2s2 float64", "max", dtype="float64"),
+    Case("max k2s2 uint8", "max", dtype="uint8"),
+    Case("max k2s2 (1,16,8,8)", "max", (1, 16, 8, 8)),
 ]
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -128,47 +153,53 @@ class _Runner:
     """Callables for one (case, layout) on one input."""
 
     def __init__(self, c: Case, x: np.ndarray, cl: bool, torch):
-        self.c, self.x, self.cl, self.torch = c, x, cl, torch
+        self.c, self.x, self.cl, self.torch, self.nd = c, x, cl, torch, c.nd
         k, s, p = c.kernel, c.stride, c.padding
         self.kw = dict(kernel_size=k, stride=s, padding=p, channels_last=cl)
-        self.y, self.idx = cpool.max_pool2d(x, k, s, p, return_indices=True, channels_last=cl)
+        self.fwd = getattr(cpool, f"max_pool{self.nd}d")
+        self.y, self.idx = self.fwd(x, k, s, p, return_indices=True, channels_last=cl)
         rng = np.random.default_rng(1)
-        self.g = rng.standard_normal(self.y.shape).astype(x.dtype)
-        self.xpos = np.abs(x) + x.dtype.type(0.1)   # Lp of a positive input: no NaN
+        self.g = rng.standard_normal(self.y.shape).astype(np.float32 if x.dtype.kind != "f"
+                                                          else x.dtype)
+        self.xpos = (np.abs(x) + x.dtype.type(0.1)) if x.dtype.kind == "f" else x
         n, ch = (x.shape[0], x.shape[-1]) if cl else x.shape[:2]
-        self.samples = rng.random((n, ch, 2)).astype(x.dtype)
-        self.tx = self.tg = self.tidx = None
+        self.samples = rng.random((n, ch, 2)).astype(x.dtype if x.dtype.kind == "f"
+                                                     else np.float64)
+        self.out = _OPS[c.op][3](self) if len(_OPS[c.op]) > 3 else None
         if torch is not None:
-            self.to_t = ((lambda a: torch.from_numpy(a).permute(0, 3, 1, 2)) if cl
+            # a channels-last array seen by torch as NC* with channels-last strides
+            self.perm = (0, self.nd + 1) + tuple(range(1, self.nd + 1))
+            self.to_t = ((lambda a: torch.from_numpy(a).permute(*self.perm)) if cl
                          else torch.from_numpy)
             self.tx, self.tg, self.tidx = self.to_t(x), self.to_t(self.g), self.to_t(self.idx)
             self.ty, self.txpos = self.to_t(self.y), self.to_t(self.xpos)
             self.tsamples = torch.from_numpy(self.samples)
 
     def moved_bytes(self) -> int:
+        """Input read + output (and indices) written, by the op's own shapes."""
         item = self.x.dtype.itemsize
-        n_in, n_out = self.x.size, self.y.size
+        y = self.cpool()
+        n_in, n_out = self.x.size, y.size
         op = self.c.op
-        if op in ("adaptive_avg", "adaptive_max"):
-            n_out = n_in // 256
-        elif op == "global_avg":
-            n_out = n_in // (self.x.shape[2] * self.x.shape[3 if not self.cl else 1])
-        elif op == "fractional":
-            n_out = int(n_in * 0.49)
-        extra = {"max_idx": 8 * n_out, "max_bwd": 8 * n_out, "unpool": 8 * n_out,
-                 "adaptive_max": 8 * n_out, "stochastic": 8 * n_out}.get(op, 0)
+        if op in ("max_bwd", "avg_bwd"):  # reads grad (and indices), writes grad_x
+            return (n_in + n_out) * item + (8 * n_out if op == "max_bwd" else 0)
+        extra = 8 * n_out if op in ("max_idx", "stochastic", "unpool") else 0
         return (n_in + n_out) * item + extra
 
-    # each op: (cpool, numpy baseline or None, torch or None)
     def cpool(self):
         return _OPS[self.c.op][0](self)
+
+    def cpool_out(self):
+        """The same call writing into a preallocated result (out=)."""
+        return _OPS[self.c.op][0](self, self.out)
 
     def numpy(self):
         f = _OPS[self.c.op][1]
         return f(self) if f else None
 
     def has_torch(self):
-        return self.torch is not None and _OPS[self.c.op][2] is not None
+        return (self.torch is not None and _OPS[self.c.op][2] is not None
+                and not (self.c.dtype == "uint8" and self.cl))  # PyTorch fails there
 
     def torch_fn(self):
         return _OPS[self.c.op][2](self)
@@ -176,8 +207,8 @@ class _Runner:
     def torch_numpy(self):
         r = self.torch_fn()
         r = r[0] if isinstance(r, tuple) else r
-        if r.ndim == 4 and self.cl:
-            r = r.permute(0, 2, 3, 1)
+        if r.ndim == self.nd + 2 and self.cl:
+            r = r.permute(0, *range(2, self.nd + 2), 1)
         return r.contiguous().numpy()
 
     def check(self):
@@ -189,64 +220,89 @@ class _Runner:
                              "unpool"):
                 np.testing.assert_array_equal(mine, theirs)
             else:
-                np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(mine, np.reshape(theirs, mine.shape), rtol=1e-5,
+                                           atol=1e-5)
 
 
-def _t_pool_args(r):
+def _t(r, name):
+    return getattr(r.torch.nn.functional, name)
+
+
+def _tk(r):
     c = r.c
-    return [c.kernel] * 2, [c.stride] * 2, [c.padding] * 2
+    return dict(kernel_size=c.kernel, stride=c.stride, padding=c.padding)
 
 
+def _f(r, name):
+    return getattr(cpool, f"{name}{r.nd}d")
+
+
+def _empty_like_result(r):
+    return np.empty_like(r.cpool())
+
+
+# op: (cpool(r, out=None), numpy baseline or None, torch or None[, out maker])
 _OPS = {
-    "max": (lambda r: cpool.max_pool2d(r.x, **r.kw),
-            lambda r: _numpy_max(r.x, r.c, r.cl),
-            # PyTorch's max_pool2d computes indices either way (its no-index
-            # path is 1d only)
-            lambda r: r.torch.ops.aten.max_pool2d_with_indices(r.tx, *_t_pool_args(r), [1, 1],
-                                                               False)[0]),
-    "max_idx": (lambda r: cpool.max_pool2d(r.x, return_indices=True, **r.kw)[0],
+    "max": (lambda r, out=None: r.fwd(r.x, **r.kw, out=out),
+            lambda r: _numpy_max(r.x, r.c, r.cl) if r.nd == 2 else None,
+            lambda r: _t(r, f"max_pool{r.nd}d")(r.tx, **_tk(r)), _empty_like_result),
+    "max_idx": (lambda r, out=None: r.fwd(r.x, return_indices=True, **r.kw, out=out)[0],
                 lambda r: _numpy_max(r.x, r.c, r.cl),
-                lambda r: r.torch.ops.aten.max_pool2d_with_indices(r.tx, *_t_pool_args(r),
-                                                                   [1, 1], False)[0]),
-    "max_bwd": (lambda r: cpool.max_pool2d_backward(r.g, r.idx, r.x.shape, channels_last=r.cl),
+                lambda r: _t(r, f"max_pool{r.nd}d")(r.tx, **_tk(r), return_indices=True)[0],
+                _empty_like_result),
+    "max_bwd": (lambda r, out=None: cpool.max_pool2d_backward(r.g, r.idx, r.x.shape,
+                                                              channels_last=r.cl),
                 lambda r: _numpy_max_bwd(r.g, r.idx, r.x.shape, r.cl),
                 lambda r: r.torch.ops.aten.max_pool2d_with_indices_backward(
-                    r.tg, r.tx, *_t_pool_args(r), [1, 1], False, r.tidx)),
-    "avg": (lambda r: cpool.avg_pool2d(r.x, **r.kw),
+                    r.tg, r.tx, [r.c.kernel] * 2, [r.c.stride] * 2, [r.c.padding] * 2, [1, 1],
+                    False, r.tidx)),
+    "avg": (lambda r, out=None: cpool.avg_pool2d(r.x, **r.kw, out=out),
             lambda r: _numpy_avg(r.x, r.c, r.cl),
-            lambda r: r.torch.ops.aten.avg_pool2d(r.tx, *_t_pool_args(r), False, True, None)),
-    "avg_bwd": (lambda r: cpool.avg_pool2d_backward(r.g, r.x.shape, **r.kw),
+            lambda r: _t(r, "avg_pool2d")(r.tx, **_tk(r)), _empty_like_result),
+    "avg_bwd": (lambda r, out=None: cpool.avg_pool2d_backward(r.g, r.x.shape, **r.kw),
                 lambda r: _numpy_avg_bwd(r.g, r.x.shape, r.c, r.cl),
-                lambda r: r.torch.ops.aten.avg_pool2d_backward(r.tg, r.tx, *_t_pool_args(r),
-                                                               False, True, None)),
-    "lp": (lambda r: cpool.lp_pool2d(r.xpos, 2, r.c.kernel, channels_last=r.cl),
+                lambda r: r.torch.ops.aten.avg_pool2d_backward(
+                    r.tg, r.tx, [r.c.kernel] * 2, [r.c.stride] * 2, [r.c.padding] * 2, False,
+                    True, None)),
+    "lp": (lambda r, out=None: cpool.lp_pool2d(r.xpos, 2, r.c.kernel, channels_last=r.cl,
+                                               out=out),
            lambda r: np.sqrt(_numpy_avg(r.xpos * r.xpos, r.c, r.cl) * 4),
-           lambda r: r.torch.nn.functional.lp_pool2d(r.txpos, 2, r.c.kernel)),
-    "adaptive_avg": (lambda r: cpool.adaptive_avg_pool2d(r.x, 7, channels_last=r.cl),
-                     lambda r: _numpy_block_reduce(r.x, 7, r.cl, np.mean),
-                     lambda r: r.torch.nn.functional.adaptive_avg_pool2d(r.tx, 7)),
-    "adaptive_max": (lambda r: cpool.adaptive_max_pool2d(r.x, 7, channels_last=r.cl),
-                     lambda r: _numpy_block_reduce(r.x, 7, r.cl, np.max),
-                     lambda r: r.torch.nn.functional.adaptive_max_pool2d(r.tx, 7)),
-    "global_avg": (lambda r: cpool.global_avg_pool(r.x, channels_last=r.cl),
+           lambda r: _t(r, "lp_pool2d")(r.txpos, 2, r.c.kernel), _empty_like_result),
+    "adaptive_avg": (lambda r, out=None: cpool.adaptive_avg_pool2d(r.x, r.c.arg,
+                                                                   channels_last=r.cl, out=out),
+                     lambda r: _numpy_block_reduce(r.x, r.c.arg, r.cl, np.mean),
+                     lambda r: _t(r, "adaptive_avg_pool2d")(r.tx, r.c.arg),
+                     _empty_like_result),
+    "adaptive_max": (lambda r, out=None: cpool.adaptive_max_pool2d(r.x, r.c.arg,
+                                                                   channels_last=r.cl, out=out),
+                     None, lambda r: _t(r, "adaptive_max_pool2d")(r.tx, r.c.arg),
+                     _empty_like_result),
+    "global_avg": (lambda r, out=None: cpool.global_avg_pool(r.x, channels_last=r.cl),
                    lambda r: r.x.mean(axis=(1, 2) if r.cl else (2, 3)),
-                   lambda r: r.torch.nn.functional.adaptive_avg_pool2d(r.tx, 1).flatten(1)),
-    "fractional": (lambda r: cpool.fractional_max_pool2d(r.x, 2, output_ratio=0.7,
-                                                         random_samples=r.samples,
-                                                         channels_last=r.cl),
+                   lambda r: _t(r, "adaptive_avg_pool2d")(r.tx, 1).flatten(1)),
+    # what a PyTorch user writes for SPP: one adaptive pool per level, concatenated
+    "spp": (lambda r, out=None: cpool.spatial_pyramid_pool(r.x, r.c.arg, channels_last=r.cl),
+            None,
+            lambda r: r.torch.cat([_t(r, "adaptive_max_pool2d")(r.tx, l).flatten(1)
+                                   for l in r.c.arg], 1)),
+    "fractional": (lambda r, out=None: cpool.fractional_max_pool2d(
+                       r.x, 2, output_ratio=0.7, random_samples=r.samples, channels_last=r.cl),
                    None,
-                   lambda r: r.torch.nn.functional.fractional_max_pool2d(
+                   lambda r: _t(r, "fractional_max_pool2d")(
                        r.tx, 2, output_ratio=(0.7, 0.7), _random_samples=r.tsamples)),
-    "stochastic": (lambda r: cpool.stochastic_pool2d(r.xpos, **r.kw, seed=7,
-                                                     return_indices=True)[0], None, None),
-    "stochastic_eval": (lambda r: cpool.stochastic_pool2d(r.xpos, **r.kw, training=False),
-                        lambda r: (_windows(r.xpos * r.xpos, r.c.kernel, r.c.stride, 0, 0, r.cl)
-                                   .sum(axis=(-2, -1))
+    "stochastic": (lambda r, out=None: cpool.stochastic_pool2d(r.xpos, **r.kw, seed=7,
+                                                               return_indices=True,
+                                                               out=out)[0], None, None,
+                   _empty_like_result),
+    "stochastic_eval": (lambda r, out=None: cpool.stochastic_pool2d(r.xpos, **r.kw,
+                                                                    training=False, out=out),
+                        lambda r: (_windows(r.xpos * r.xpos, r.c.kernel, r.c.stride, 0, 0,
+                                            r.cl).sum(axis=(-2, -1))
                                    / _windows(r.xpos, r.c.kernel, r.c.stride, 0, 0, r.cl)
-                                   .sum(axis=(-2, -1))), None),
-    "unpool": (lambda r: cpool.max_unpool2d(r.y, r.idx, 2, channels_last=r.cl),
+                                   .sum(axis=(-2, -1))), None, _empty_like_result),
+    "unpool": (lambda r, out=None: cpool.max_unpool2d(r.y, r.idx, 2, channels_last=r.cl),
                lambda r: _numpy_unpool(r.y, r.idx, r.x.shape, r.cl),
-               lambda r: r.torch.nn.functional.max_unpool2d(r.ty, r.tidx, 2)),
+               lambda r: _t(r, "max_unpool2d")(r.ty, r.tidx, 2)),
 }
 
 
@@ -277,22 +333,30 @@ def _copy_time(nbytes: int, repeats: int) -> float:
     return _median_time(lambda: np.copyto(dst, src), repeats)
 
 
-def run(shape, threads, repeats, with_numpy=True, with_torch=True, cases=CASES, log=print):
-    torch = _torch() if with_torch else None
+def _input(c: Case, quick: bool) -> np.ndarray:
     rng = np.random.default_rng(0)
-    x_cf = rng.standard_normal(shape).astype(np.float32)
-    x_cl = np.ascontiguousarray(np.moveaxis(x_cf, 1, -1))
+    shape = c.sized(quick)
+    if c.dtype == "uint8":
+        return rng.integers(0, 256, size=shape, dtype=np.uint8)
+    return rng.standard_normal(shape).astype(c.dtype)
+
+
+def run(threads, repeats, quick=True, with_numpy=True, with_torch=True, cases=CASES, log=print):
+    torch = _torch() if with_torch else None
     rows = []
     for c in cases:
+        x_cf = _input(c, quick)
+        x_cl = np.ascontiguousarray(np.moveaxis(x_cf, 1, -1))
         for cl, x in ((False, x_cf), (True, x_cl)):
             r = _Runner(c, x, cl, torch)
             r.check()
             nbytes = r.moved_bytes()
             t_np = (_median_time(r.numpy, max(1, repeats // 3))
-                    if with_numpy and _OPS[c.op][1] else None)
+                    if with_numpy and _OPS[c.op][1] and r.numpy() is not None else None)
             for nt in threads:
                 with cpool.num_threads(nt):
                     t_cp = _median_time(r.cpool, repeats)
+                    t_out = _median_time(r.cpool_out, repeats) if r.out is not None else None
                 t_copy = _copy_time(nbytes, repeats)
                 t_t = None
                 if r.has_torch():
@@ -301,7 +365,8 @@ def run(shape, threads, repeats, with_numpy=True, with_torch=True, cases=CASES, 
                     t_t = _median_time(r.torch_fn, repeats)
                     torch.set_num_threads(old)
                 row = dict(case=c.name, layout="NHWC" if cl else "NCHW", threads=nt,
-                           shape=list(x.shape), cpool_ms=t_cp * 1e3,
+                           shape=list(x.shape), dtype=c.dtype, cpool_ms=t_cp * 1e3,
+                           out_ms=t_out * 1e3 if t_out else None,
                            numpy_ms=t_np * 1e3 if t_np else None,
                            torch_ms=t_t * 1e3 if t_t else None,
                            vs_numpy=t_np / t_cp if t_np else None,
@@ -312,7 +377,7 @@ def run(shape, threads, repeats, with_numpy=True, with_torch=True, cases=CASES, 
     return rows
 
 
-HEADER = (f"{'case':<21} {'layout':<6} {'thr':>3} {'cpool ms':>9} {'numpy ms':>9} "
+HEADER = (f"{'case':<21} {'layout':<6} {'thr':>3} {'cpool ms':>9} {'out= ms':>8} {'numpy ms':>9} "
           f"{'torch ms':>9} {'x numpy':>8} {'x torch':>8} {'GB/s':>6} {'% copy':>7}")
 
 
@@ -322,6 +387,7 @@ def _fmt(v, spec):
 
 def _format_row(r):
     return (f"{r['case']:<21} {r['layout']:<6} {r['threads']:>3} {r['cpool_ms']:>9.2f} "
+            f"{_fmt(r['out_ms'], '>8.2f')} "
             f"{_fmt(r['numpy_ms'], '>9.2f')} {_fmt(r['torch_ms'], '>9.2f')} "
             f"{_fmt(r['vs_numpy'], '>8.1f')} {_fmt(r['vs_torch'], '>8.2f')} "
             f"{r['gbps']:>6.1f} {r['copy_pct']:>6.0f}%")
@@ -351,12 +417,17 @@ def _threads_arg(text: str):
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m cpool bench",
-        description="Time cpool's max and average pooling (forward and backward, both "
-                    "layouts, float32) against a vectorised NumPy baseline and PyTorch CPU "
-                    "(when installed), with bandwidth against np.copyto in the same run.")
+        description="Time cpool against a vectorised NumPy baseline and PyTorch CPU (when "
+                    "installed) on one table of cases, each in both layouts, with bandwidth "
+                    "against np.copyto in the same run. Results are checked against PyTorch "
+                    "before timing.")
     p.add_argument("--quick", action="store_true",
-                   help="small workload (8, 64, 112, 112) and fewer repeats: well under a "
-                        "minute; the default workload is (32, 64, 112, 112)")
+                   help="each case's batch divided by 4 and fewer repeats (well under a "
+                        "minute for the core cases); the default is the full sizes, e.g. "
+                        "(32, 64, 112, 112)")
+    p.add_argument("--core", action="store_true",
+                   help="only the max/avg forward and backward cases (python -m cpool runs "
+                        "these with --quick)")
     p.add_argument("--threads", type=_threads_arg, default=None,
                    help="comma-separated thread counts, e.g. 1,2 (default: 1 and all cores)")
     p.add_argument("--repeats", type=int, default=None,
@@ -368,35 +439,71 @@ def parser() -> argparse.ArgumentParser:
                    help="comma-separated substrings; run only the cases whose name holds one "
                         f"(cases: {', '.join(c.name for c in CASES)})")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also draw the PyTorch ratios as a bar chart (PNG; needs matplotlib)")
     return p
+
+
+def plot(rows, path, title):
+    """Bar chart of PyTorch time / cpool time per case, layout and thread count."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if r["vs_torch"]]
+    labels = sorted({r["case"] for r in rows}, key=[c.name for c in CASES].index)
+    series = sorted({(r["layout"], r["threads"]) for r in rows})
+    fig, ax = plt.subplots(figsize=(11, 0.32 * len(labels) * len(series) / 2 + 1.5), dpi=110)
+    height = 0.8 / len(series)
+    for k, (lay, thr) in enumerate(series):
+        vals = {r["case"]: r["vs_torch"] for r in rows
+                if r["layout"] == lay and r["threads"] == thr}
+        ys = [i + k * height for i in range(len(labels))]
+        ax.barh(ys, [vals.get(lab, 0) for lab in labels], height, label=f"{lay}, {thr} thread"
+                + ("s" if thr > 1 else ""))
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(labels))], labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("PyTorch time / cpool time (log scale; right of 1 = cpool faster)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    shape = (8, 64, 112, 112) if args.quick else (32, 64, 112, 112)
     repeats = args.repeats or (5 if args.quick else 7)
     ncpu = os.cpu_count() or 1
     threads = args.threads or sorted({1, cpool.get_num_threads(), ncpu})
     torch = None if args.no_torch else _torch()
-    print(f"workload float32 {shape} (NCHW) and its NHWC transpose; median of {repeats}; "
-          f"threads {threads}")
-    print(f"PyTorch: {torch.__version__ if torch else 'not installed (pip install torch)'}; "
-          f"NumPy {np.__version__}; {platform.machine()}, {ncpu} cores")
-    print("x numpy / x torch: their time / cpool's time (higher is better). "
-          "% copy: np.copyto of the same bytes / cpool's time.")
-    print(HEADER)
-    cases = CASES
+    cases = [c for c in CASES if c.core] if args.core else CASES
     if args.cases:
         keys = [k.strip() for k in args.cases.split(",") if k.strip()]
-        cases = [c for c in CASES if any(k in c.name for k in keys)]
-    rows = run(shape, threads, repeats, with_numpy=not args.no_numpy,
+        cases = [c for c in cases if any(k in c.name for k in keys)]
+    machine = f"{platform.machine()}, {ncpu} cores"
+    print(f"{'quick' if args.quick else 'full'} sizes (batch / 4 when quick), each case in "
+          f"NCHW and its NHWC transpose; median of {repeats}; threads {threads}")
+    print(f"PyTorch: {torch.__version__ if torch else 'not installed (pip install torch)'}; "
+          f"NumPy {np.__version__}; {machine}")
+    print("x numpy / x torch: their time / cpool's time (higher is better). out=: cpool "
+          "writing into a preallocated result. % copy: np.copyto of the same bytes / "
+          "cpool's time.")
+    print(HEADER)
+    rows = run(threads, repeats, quick=args.quick, with_numpy=not args.no_numpy,
                with_torch=torch is not None, cases=cases)
     _print_ratio(rows, "stochastic k3s2", "max k3s2 +idx")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"build": cpool.build_info(), "numpy": np.__version__,
                        "torch": torch.__version__ if torch else None,
-                       "python": sys.version, "machine": platform.machine(), "cpus": ncpu,
-                       "shape": shape, "repeats": repeats, "rows": rows}, f, indent=1)
+                       "python": sys.version, "machine": machine, "quick": args.quick,
+                       "repeats": repeats, "rows": rows}, f, indent=1)
         print(f"wrote {args.json}")
+    if args.plot:
+        plot(rows, args.plot, f"cpool {cpool.__version__} vs PyTorch "
+             f"{torch.__version__ if torch else '-'}, float32 unless named, "
+             f"{'quick' if args.quick else 'full'} sizes; {machine}")
+        print(f"wrote {args.plot}")
     return 0
