@@ -1,9 +1,10 @@
 """Spatial pyramid pooling (He et al. 2014): a fixed-length vector from a
 feature map of any size, by pooling it to l x l grids for each level l.
 
-Each level runs the adaptive-pooling kernels with its own bin tables and
-writes straight into its slice of the result (the C kernels take an output
-batch stride), so no per-level array is made and copied."""
+Each level runs the adaptive-pooling kernels with its own bin tables and, for
+channels-first input, writes straight into its slice of the result (the C
+kernels take an output batch stride), so no per-level array is made and
+copied; a channels-last level is transposed from a result-sized buffer."""
 from __future__ import annotations
 
 import functools
@@ -90,21 +91,33 @@ def spatial_pyramid_pool(x: np.ndarray, levels: Sequence[int] = (1, 2, 4), mode:
     if return_indices and mode != "max":
         raise ValueError(f"{fn}(): return_indices=True needs mode='max'")
     tables = [_level_bins(lay.spatial, l, bins, fn) for l in levels]
-    # The kernels write channels-first planes; a channels-last map is
-    # transposed once (the result's order is the same for both layouts).
-    cf = _args.channels_first(lay)
-    xc = _args.to_channels_first(x, lay) if lay.channels_last else _args.contiguous(x)
     features = lay.c * sum(l * l for l in levels)
     y = np.empty((lay.n, features), dtype=x.dtype.newbyteorder("="))
     ind = np.empty(y.shape, dtype=np.int64) if return_indices else None
+    xc = _args.contiguous(x)
     offset = 0
     for level, table in zip(levels, tables):
-        geom = cf.bins_geom((level, level), table) + (features,)
-        if y.size:
+        block = lay.c * level * level
+        if y.size and not lay.channels_last:
+            # straight into the level's slice: the kernels take a batch stride
+            geom = lay.bins_geom((level, level), table) + (features,)
             rc = (_core.max_pool_fwd(code, geom, xc, y, ind, offset) if mode == "max"
                   else _core.avg_pool(code, geom, xc, y, True, 0, False, offset))
             _args.check_status(rc, fn)
-        offset += lay.c * level * level
+        elif y.size:
+            # Channels-last kernels write (l, l, C) per sample; the result wants
+            # (C, l, l), so each level goes through a result-sized buffer rather
+            # than transposing the whole input.
+            part = np.empty((lay.n, level, level, lay.c), dtype=y.dtype)
+            pind = np.empty(part.shape, dtype=np.int64) if return_indices else None
+            geom = lay.bins_geom((level, level), table)
+            rc = (_core.max_pool_fwd(code, geom, xc, part, pind) if mode == "max"
+                  else _core.avg_pool(code, geom, xc, part, True, 0, False))
+            _args.check_status(rc, fn)
+            y[:, offset:offset + block] = part.transpose(0, 3, 1, 2).reshape(lay.n, block)
+            if return_indices:
+                ind[:, offset:offset + block] = pind.transpose(0, 3, 1, 2).reshape(lay.n, block)
+        offset += block
     if not lay.batched:
         y, ind = y[0], (ind[0] if return_indices else None)
     return (y, ind) if return_indices else y
