@@ -63,12 +63,14 @@ int cpool_avg_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void 
                        int count_include_pad, int64_t divisor_override)
 {
     avg_rule r = {0, 1.0, 0, 0, 0};
-    int rc = avg_rule_for(g, &r);
+    cpool_geom reg;
+    int rc = avg_rule_for(g, &r); /* per_axis stays set for regularised bins */
     if (rc != CPOOL_OK)
         return rc;
     r.cip = count_include_pad;
     r.override = divisor_override;
-    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (g, r, x, y))
+    cpool_geom_regularize(g, &reg);
+    CPOOL_DISPATCH_FLOAT(dt, avg_fwd, (&reg, r, x, y))
 }
 
 int cpool_avg_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,

@@ -185,6 +185,9 @@ CPOOL_FORCE_INLINE void cpool_covering(int64_t i, int64_t out, int64_t k, int64_
     *hi = a < b ? b : a;
 }
 
+/* Bin-table axes that are regular windows rewritten as such (geometry.c). */
+void cpool_geom_regularize(const cpool_geom *g, cpool_geom *out);
+
 /* Window o of one axis of plane `plane`: first in-bounds tap and tap count;
  * the taps are `dilation` apart (1 for a bin table). */
 CPOOL_FORCE_INLINE void cpool_window(const cpool_geom *g, int a, int64_t plane, int64_t o,

@@ -48,3 +48,33 @@ int cpool_geom_check(const cpool_geom *g)
     }
     return CPOOL_OK;
 }
+
+/* A shared bin table whose bins are [o*k, o*k + k) is a regular window of
+ * kernel = stride = k: rewrite such axes so the kernels take their regular
+ * (vectorised interior) paths.  Adaptive pooling to a divisor of the input
+ * extent is the common case (e.g. 14 -> 7). */
+void cpool_geom_regularize(const cpool_geom *g, cpool_geom *out)
+{
+    int a;
+    *out = *g;
+    for (a = 0; a < 3; a++) {
+        const int64_t *b = g->bins[a];
+        int64_t k, o;
+        if (!b || g->bins_plane_stride[a] != 0 || g->out[a] < 1)
+            continue;
+        k = b[1] - b[0];
+        /* Along W the regular path runs tap by tap over the row's columns,
+         * which pays for small kernels only (13 taps for one output do not). */
+        if (a == 2 && k > 3)
+            continue;
+        for (o = 0; o < g->out[a]; o++)
+            if (b[2 * o] != o * k || b[2 * o + 1] != o * k + k)
+                break;
+        if (o < g->out[a])
+            continue;
+        out->bins[a] = NULL;
+        out->kernel[a] = out->stride[a] = k;
+        out->pad[a] = 0;
+        out->dilation[a] = 1;
+    }
+}

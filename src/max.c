@@ -11,8 +11,10 @@
 int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                        int64_t *indices)
 {
+    cpool_geom r;
     int rc = cpool_geom_check(g);
     if (rc != CPOOL_OK)
         return rc;
-    CPOOL_DISPATCH_ALL(dt, max_fwd, (g, x, y, indices))
+    cpool_geom_regularize(g, &r);
+    CPOOL_DISPATCH_ALL(dt, max_fwd, (&r, x, y, indices))
 }
