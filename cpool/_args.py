@@ -366,3 +366,38 @@ def seed64(seed, fn: str) -> int:
     if not 0 <= seed < 2 ** 64:
         raise ValueError(f"{fn}(): seed must lie in [0, 2**64), got {seed}")
     return int(seed)
+
+
+# ---- the repeated-call fast path --------------------------------------------
+# A network calls the same few geometries over and over.  When x is a plain
+# C-contiguous native array and every argument has its plain type (ints or
+# tuples of ints, bools for flags), the call is keyed on (shape, dtype,
+# arguments) and its checked geometry is reused: validation ran the first
+# time and would give the same answer.  Anything else takes the full path.
+_FAST_LIMIT = 512
+
+
+def _plain_window_arg(v) -> bool:
+    t = type(v)
+    return t is int or v is None or (t is tuple and all(type(e) is int for e in v))
+
+
+def fast_key(x, window_args, flags):
+    if type(x) is not np.ndarray or not x.flags.c_contiguous or not x.dtype.isnative:
+        return None
+    for v in window_args:
+        if not _plain_window_arg(v):
+            return None
+    for v in flags:
+        if type(v) is not bool:
+            return None
+    return (x.shape, x.dtype, window_args, flags)
+
+
+class FastCache(dict):
+    """key -> (dtype code, result shape, result dtype, prepared geometry)."""
+
+    def remember(self, key, code, shape, dtype, geom):
+        if key is not None and len(self) < _FAST_LIMIT:
+            from . import _core
+            self[key] = (code, shape, dtype, _core.geometry(geom))

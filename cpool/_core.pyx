@@ -68,9 +68,15 @@ cdef class _Geom:
                 self.g.bins_plane_stride[a] = strides[a]
 
 
-def max_pool_fwd(int dt, tuple geom, x, y, indices, int64_t y_offset=0):
+def geometry(tuple geom):
+    """A prepared geometry the wrappers accept in place of the tuple (the
+    fast path of repeated calls caches these)."""
+    return _Geom(geom)
+
+
+def max_pool_fwd(int dt, geom, x, y, indices, int64_t y_offset=0):
     """y_offset: elements into y (and indices) where the result starts."""
-    cdef _Geom G = _Geom(geom)
+    cdef _Geom G = geom if type(geom) is _Geom else _Geom(geom)
     cdef int rc
     cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
     cdef _Buffer bi = _Buffer(indices, True) if indices is not None else None
@@ -82,11 +88,11 @@ def max_pool_fwd(int dt, tuple geom, x, y, indices, int64_t y_offset=0):
     return rc
 
 
-def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divisor,
+def avg_pool(int dt, geom, src, dst, bint count_include_pad, int64_t divisor,
              bint backward, int64_t dst_offset=0):
     """Forward (src = x, dst = y) or backward (src = grad_y, dst = grad_x);
     dst_offset: elements into dst where the result starts."""
-    cdef _Geom G = _Geom(geom)
+    cdef _Geom G = geom if type(geom) is _Geom else _Geom(geom)
     cdef int rc
     cdef _Buffer bs = _Buffer(src, False), bd = _Buffer(dst, True)
     cdef void *ps = _ptr(bs)

@@ -205,12 +205,37 @@ CPOOL_FORCE_INLINE void cpool_window(const cpool_geom *g, int a, int64_t plane, 
 
 CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
-/* Channels-first: where output row rr of plane p starts in y. */
+/* Channels-first: where output row rr of plane p starts in y.  The plain
+ * contiguous case needs no division (per-row divisions dominate tiny calls). */
 CPOOL_FORCE_INLINE int64_t cpool_y_row(const cpool_geom *g, int64_t p, int64_t rr)
 {
-    const int64_t out_plane = g->out[0] * g->out[1] * g->out[2];
-    const int64_t batch = g->y_batch_stride ? g->y_batch_stride : g->c * out_plane;
-    return (p / g->c) * batch + (p % g->c) * out_plane + rr * g->out[2];
+    const int64_t rows = g->out[0] * g->out[1], out_plane = rows * g->out[2];
+    if (!g->y_batch_stride)
+        return (p * rows + rr) * g->out[2];
+    return (p / g->c) * g->y_batch_stride + (p % g->c) * out_plane + rr * g->out[2];
+}
+
+/* Output row rr of a plane as (od, oh); no division for 1d/2d (out[0] = 1). */
+CPOOL_FORCE_INLINE void cpool_row_split(const cpool_geom *g, int64_t rr, int64_t *od,
+                                        int64_t *oh)
+{
+    if (g->out[0] == 1) {
+        *od = 0;
+        *oh = rr;
+    } else {
+        *od = rr / g->out[1];
+        *oh = rr % g->out[1];
+    }
+}
+
+/* The W axis's interior columns [lo, hi), the same for every row of a call:
+ * computed once per call (empty for a bin table). */
+CPOOL_FORCE_INLINE void cpool_w_interior(const cpool_geom *g, int64_t *lo, int64_t *hi)
+{
+    *lo = *hi = 0;
+    if (!g->bins[2])
+        cpool_interior(g->in[2], g->out[2], g->kernel[2], g->stride[2], g->pad[2],
+                       g->dilation[2], lo, hi);
 }
 
 /* items * kernel volume, saturating: only compared with CPOOL_PARALLEL_MIN,

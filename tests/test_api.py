@@ -147,3 +147,28 @@ def test_byte_swapped_indices_are_accepted(rng):
     y, i = cpool.max_pool2d(x, 2, return_indices=True)
     g = cpool.max_pool2d_backward(np.ones_like(y), i.astype(">i8"), x.shape)
     np.testing.assert_array_equal(g, cpool.max_pool2d_backward(np.ones_like(y), i, x.shape))
+
+
+def test_repeated_calls_reuse_checks_without_skipping_them(rng):
+    """The repeated-call fast path keys on exact argument types: a cached
+    geometry never lets a bad argument through or mixes up inputs."""
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    for _ in range(3):
+        y = cpool.max_pool2d(x, 2)
+        a = cpool.avg_pool2d(x, 2)
+    with pytest.raises(TypeError, match="kernel_size"):
+        cpool.max_pool2d(x, True)
+    with pytest.raises(TypeError, match="kernel_size"):
+        cpool.avg_pool2d(x, (2, True))
+    with pytest.raises(TypeError, match="ceil_mode"):
+        cpool.max_pool2d(x, 2, ceil_mode=0)
+    with pytest.raises(TypeError, match="count_include_pad"):
+        cpool.avg_pool2d(x, 2, count_include_pad=1)
+    x64 = x.astype(np.float64)
+    np.testing.assert_array_equal(cpool.max_pool2d(x64, 2), y.astype(np.float64))
+    view = np.ascontiguousarray(x[:, :, ::-1])[:, :, ::-1]  # same shape, not contiguous
+    np.testing.assert_array_equal(cpool.max_pool2d(view, 2), y)
+    np.testing.assert_array_equal(cpool.avg_pool2d(x, 2), a)
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(cpool.max_pool2d(xl, 2, channels_last=True),
+                                  y.transpose(0, 2, 3, 1))
