@@ -1133,6 +1133,1329 @@ static void test_philox(void)
         CHECK(u[i] == cpool_philox_uniform(((uint64_t)1 << 40) + 77 * (uint64_t)i, k));
 }
 
+/* ---- the newer entry points: shared helpers ---------------------------- */
+
+/* v rounded to the element type.  For float32, an operation on float32
+ * operands computed in double and rounded once is the correctly rounded
+ * float32 result (53 >= 2 * 24 + 2 for + - * /), so this emulates T exactly. */
+static double rt(cpool_dtype dt, double v) { return dt == CPOOL_F32 ? (double)(float)v : v; }
+
+/* Unit roundoff of a floating type. */
+static double unit_roundoff(cpool_dtype dt) { return dt == CPOOL_F32 ? 5.96e-8 : 1.12e-16; }
+
+static const int64_t ONE_BIN[2] = {0, 1};
+
+/* Adaptive bins [floor(i*a/n), ceil((i+1)*a/n)), exactly 2n int64s. */
+static int64_t *adaptive_table(int64_t a, int64_t n)
+{
+    int64_t *b = (int64_t *)alloc_exact(2 * n, sizeof(int64_t));
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        b[2 * i] = i * a / n;
+        b[2 * i + 1] = ((i + 1) * a + n - 1) / n;
+    }
+    return b;
+}
+
+/* `tables` tables of n random non-empty bins inside [0, a) (fractional-like
+ * per-plane windows), exactly 2 n tables int64s. */
+static int64_t *random_tables(int64_t a, int64_t n, int64_t tables)
+{
+    int64_t *b = (int64_t *)alloc_exact(2 * n * tables, sizeof(int64_t));
+    int64_t i;
+    for (i = 0; i < n * tables; i++) {
+        const int64_t st = (int64_t)(rnd() % (uint32_t)a);
+        b[2 * i] = st;
+        b[2 * i + 1] = st + 1 + (int64_t)(rnd() % (uint32_t)(a - st));
+    }
+    return b;
+}
+
+/* A geometry whose rank axes take the bin tables tab[0, rank) (per plane:
+ * plane stride 2 * out, else shared) and whose leading axes are extent-1
+ * windows, given as a shared one-bin table when lead_table. */
+static void make_bins_geom(cpool_geom *g, int rank, int64_t n, int64_t c, const int64_t *in,
+                           const int64_t *out, int64_t *const *tab, int per_plane,
+                           int lead_table, int channels_last)
+{
+    int a;
+    memset(g, 0, sizeof(*g));
+    g->n = n;
+    g->c = c;
+    g->channels_last = channels_last;
+    for (a = 0; a < 3; a++) {
+        const int j = a - (3 - rank);
+        g->in[a] = j >= 0 ? in[j] : 1;
+        g->out[a] = j >= 0 ? out[j] : 1;
+        g->kernel[a] = g->stride[a] = g->dilation[a] = 1;
+        if (j >= 0) {
+            g->bins[a] = tab[j];
+            g->bins_plane_stride[a] = per_plane ? 2 * out[j] : 0;
+        } else if (lead_table) {
+            g->bins[a] = ONE_BIN;
+        }
+    }
+}
+
+static void describe_win(const cpool_geom *g, const char *what, cpool_dtype dt)
+{
+    int a;
+    char axes[3][48];
+    for (a = 0; a < 3; a++) {
+        if (g->bins[a])
+            snprintf(axes[a], sizeof axes[a], "bins%s", g->bins_plane_stride[a] ? "/plane" : "");
+        else
+            snprintf(axes[a], sizeof axes[a], "k%lld s%lld p%lld d%lld", (long long)g->kernel[a],
+                     (long long)g->stride[a], (long long)g->pad[a], (long long)g->dilation[a]);
+    }
+    snprintf(ctx, sizeof ctx,
+             "%s %s n=%lld c=%lld in=%lldx%lldx%lld out=%lldx%lldx%lld [%s | %s | %s] ybs=%lld",
+             what, dt_name(dt), (long long)g->n, (long long)g->c, (long long)g->in[0],
+             (long long)g->in[1], (long long)g->in[2], (long long)g->out[0],
+             (long long)g->out[1], (long long)g->out[2], axes[0], axes[1], axes[2],
+             (long long)g->y_batch_stride);
+}
+
+/* Window o of axis a of plane pl for the references: [lo, hi) inside the
+ * input, from the bin table when the axis has one, else the regular window
+ * (dilation 1) clipped to the input. */
+static void ref_window(const cpool_geom *g, int a, int64_t pl, int64_t o, int64_t *lo,
+                       int64_t *hi)
+{
+    if (g->bins[a]) {
+        const int64_t *b = g->bins[a] + pl * g->bins_plane_stride[a] + 2 * o;
+        *lo = b[0];
+        *hi = b[1];
+    } else {
+        const int64_t st = o * g->stride[a] - g->pad[a], en = st + g->kernel[a];
+        *lo = st > 0 ? st : 0;
+        *hi = en < g->in[a] ? en : g->in[a];
+    }
+}
+
+/* Output q of a plane's (out[0], out[1], out[2]) block: its windows. */
+static void ref_windows(const cpool_geom *g, int64_t pl, int64_t q, int64_t *lo, int64_t *hi)
+{
+    int64_t o[3];
+    int a;
+    o[0] = q / (g->out[1] * g->out[2]);
+    o[1] = (q / g->out[2]) % g->out[1];
+    o[2] = q % g->out[2];
+    for (a = 0; a < 3; a++)
+        ref_window(g, a, pl, o[a], &lo[a], &hi[a]);
+}
+
+/* In-plane offset of input position (i0, i1, i2). */
+static int64_t plane_off(const cpool_geom *g, int64_t i0, int64_t i1, int64_t i2)
+{
+    return (i0 * g->in[1] + i1) * g->in[2] + i2;
+}
+
+/* Max over any windows (bin tables or regular, dilation 1), channels-first,
+ * PyTorch's rule as ref_max. */
+static void ref_max_win(cpool_dtype dt, const cpool_geom *g, const void *x, double *y,
+                        int64_t *ind)
+{
+    const int64_t P = prod3(g->in), Q = prod3(g->out);
+    int64_t pl, q, lo[3], hi[3], i0, i1, i2;
+    for (pl = 0; pl < g->n * g->c; pl++)
+        for (q = 0; q < Q; q++) {
+            double m = lowest(dt);
+            int64_t mi = -1;
+            ref_windows(g, pl, q, lo, hi);
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++) {
+                        const int64_t off = plane_off(g, i0, i1, i2);
+                        const double v = getv(dt, x, pl * P + off);
+                        if (mi < 0)
+                            mi = off;
+                        if (v > m || v != v) {
+                            m = v;
+                            mi = off;
+                        }
+                    }
+            y[pl * Q + q] = m;
+            ind[pl * Q + q] = mi;
+        }
+}
+
+/* Non-negative activations, about 40% zeros, the rest multiples of 1/4 in
+ * (0, 4]: every sum and sum of squares is exact in double. */
+static void fill_nonneg(cpool_dtype dt, void *x, int64_t count)
+{
+    int64_t i;
+    for (i = 0; i < count; i++) {
+        const uint32_t r = rnd() % 10;
+        setv(dt, x, i, r < 4 ? 0.0 : (double)(rnd() % 16 + 1) * 0.25);
+    }
+}
+
+/* ---- bin tables: max and average --------------------------------------- */
+
+/* Max forward through any windows: channels-first with and without indices
+ * against the reference; for shared tables also channels-last (equal to
+ * channels-first); a per-plane table must be refused channels-last. */
+static void case_max_win(cpool_dtype dt, const cpool_geom *gin)
+{
+    cpool_geom g = *gin, gl = *gin;
+    const size_t es = esize(dt);
+    const int64_t P = prod3(g.in), Q = prod3(g.out), planes = g.n * g.c;
+    const int64_t nx = planes * P, ny = planes * Q;
+    const int per_plane = g.bins_plane_stride[0] || g.bins_plane_stride[1] ||
+                          g.bins_plane_stride[2];
+    void *x = alloc_exact(nx, es), *y = alloc_exact(ny, es), *y2 = alloc_exact(ny, es);
+    int64_t *ind = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+    double *yref = (double *)xmalloc((size_t)ny * sizeof(double));
+    int64_t *iref = (int64_t *)xmalloc((size_t)ny * sizeof(int64_t));
+    int64_t q;
+
+    g.channels_last = 0;
+    gl.channels_last = 1;
+    describe_win(&g, "max(win)", dt);
+    fill_max_input(dt, x, nx, 1);
+    CHECK(cpool_geom_check(&g) == CPOOL_OK);
+    CHECK(cpool_max_pool_fwd(dt, &g, x, y, ind) == CPOOL_OK);
+    CHECK(cpool_max_pool_fwd(dt, &g, x, y2, NULL) == CPOOL_OK);
+    ref_max_win(dt, &g, x, yref, iref);
+    for (q = 0; q < ny; q++) {
+        CHECK(same(getv(dt, y, q), yref[q]));
+        CHECK(ind[q] == iref[q]);
+        CHECK(same(getv(dt, y2, q), yref[q]));
+    }
+
+    if (per_plane) {
+        describe_win(&gl, "max(win) per-plane cl refused", dt);
+        CHECK(cpool_geom_check(&gl) == CPOOL_EINVAL);
+        CHECK(cpool_max_pool_fwd(dt, &gl, x, y, ind) == CPOOL_EINVAL);
+        CHECK(cpool_max_pool_fwd(dt, &gl, x, y, NULL) == CPOOL_EINVAL);
+    } else {
+        void *xl = alloc_exact(nx, es), *yl = alloc_exact(ny, es), *yl2 = alloc_exact(ny, es);
+        void *yt = alloc_exact(ny, es);
+        int64_t *indl = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+        int64_t *indt = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+        describe_win(&gl, "max(win)", dt);
+        to_cl(es, g.n, g.c, P, x, xl);
+        CHECK(cpool_max_pool_fwd(dt, &gl, xl, yl, indl) == CPOOL_OK);
+        CHECK(cpool_max_pool_fwd(dt, &gl, xl, yl2, NULL) == CPOOL_OK);
+        to_cf(es, g.n, g.c, Q, yl, yt);
+        to_cf(sizeof(int64_t), g.n, g.c, Q, indl, indt);
+        for (q = 0; q < ny; q++) {
+            CHECK(same(getv(dt, yt, q), yref[q]));
+            CHECK(indt[q] == iref[q]);
+            CHECK(same(getv(dt, yl2, q), getv(dt, yl, q)));
+        }
+        free(xl);
+        free(yl);
+        free(yl2);
+        free(yt);
+        free(indl);
+        free(indt);
+    }
+    free(x);
+    free(y);
+    free(y2);
+    free(ind);
+    free(yref);
+    free(iref);
+}
+
+/* Average forward and backward through shared bin tables, both layouts,
+ * against a reference that rounds like T: the forward sums in T (exact
+ * here: small integers) and divides by each axis's extent in turn; the
+ * backward adds grad / kd / kh / kw to each element in output order. */
+static void case_avg_bins(cpool_dtype dt, const cpool_geom *gin)
+{
+    cpool_geom g = *gin, gl = *gin;
+    const size_t es = esize(dt);
+    const int64_t P = prod3(g.in), Q = prod3(g.out), planes = g.n * g.c;
+    const int64_t nx = planes * P, ny = planes * Q;
+    void *x = alloc_exact(nx, es), *xl = alloc_exact(nx, es);
+    void *y = alloc_exact(ny, es), *yl = alloc_exact(ny, es), *yt = alloc_exact(ny, es);
+    void *gy = alloc_exact(ny, es), *gyl = alloc_exact(ny, es);
+    void *gx = alloc_exact(nx, es), *gxl = alloc_exact(nx, es), *gxt = alloc_exact(nx, es);
+    double *yref = (double *)xmalloc((size_t)ny * sizeof(double));
+    double *gref = (double *)xmalloc((size_t)nx * sizeof(double));
+    int64_t pl, q, lo[3], hi[3], i0, i1, i2;
+
+    g.channels_last = 0;
+    gl.channels_last = 1;
+    describe_win(&g, "avg(bins)", dt);
+    fill_small(dt, x, nx);
+    fill_small(dt, gy, ny);
+    to_cl(es, g.n, g.c, P, x, xl);
+    to_cl(es, g.n, g.c, Q, gy, gyl);
+    /* count_include_pad means nothing for a bin table: both values given */
+    CHECK(cpool_avg_pool_fwd(dt, &g, x, y, 0, 0) == CPOOL_OK);
+    CHECK(cpool_avg_pool_fwd(dt, &gl, xl, yl, 1, 0) == CPOOL_OK);
+    CHECK(cpool_avg_pool_bwd(dt, &g, gy, gx, 1, 0) == CPOOL_OK);
+    CHECK(cpool_avg_pool_bwd(dt, &gl, gyl, gxl, 0, 0) == CPOOL_OK);
+
+    for (q = 0; q < nx; q++)
+        gref[q] = 0;
+    for (pl = 0; pl < planes; pl++)
+        for (q = 0; q < Q; q++) {
+            double s = 0, share;
+            ref_windows(&g, pl, q, lo, hi);
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++)
+                        s += getv(dt, x, pl * P + plane_off(&g, i0, i1, i2));
+            yref[pl * Q + q] = rt(dt, rt(dt, rt(dt, s / (double)(hi[0] - lo[0])) /
+                                                 (double)(hi[1] - lo[1])) /
+                                      (double)(hi[2] - lo[2]));
+            share = rt(dt, rt(dt, rt(dt, getv(dt, gy, pl * Q + q) / (double)(hi[0] - lo[0])) /
+                                      (double)(hi[1] - lo[1])) /
+                           (double)(hi[2] - lo[2]));
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++) {
+                        const int64_t i = pl * P + plane_off(&g, i0, i1, i2);
+                        gref[i] = rt(dt, gref[i] + share);
+                    }
+        }
+    to_cf(es, g.n, g.c, Q, yl, yt);
+    to_cf(es, g.n, g.c, P, gxl, gxt);
+    for (q = 0; q < ny; q++) {
+        CHECK(getv(dt, y, q) == yref[q]);
+        CHECK(getv(dt, yt, q) == yref[q]);
+    }
+    for (q = 0; q < nx; q++) {
+        CHECK(getv(dt, gx, q) == gref[q]);
+        CHECK(getv(dt, gxt, q) == gref[q]);
+    }
+    free(x);
+    free(xl);
+    free(y);
+    free(yl);
+    free(yt);
+    free(gy);
+    free(gyl);
+    free(gx);
+    free(gxl);
+    free(gxt);
+    free(yref);
+    free(gref);
+}
+
+static const cpool_dtype MAX_WIN_DTYPES[] = {CPOOL_F32, CPOOL_F64, CPOOL_I8, CPOOL_U8};
+#define N_MAX_WIN ((int)(sizeof(MAX_WIN_DTYPES) / sizeof(MAX_WIN_DTYPES[0])))
+
+static void test_bins(void)
+{
+    /* adaptive (rank, in, out): overlapping bins, bins that are regular
+     * windows (the kernels then take their regular paths; along W only for
+     * extents <= 3), out > in, one bin over the whole axis */
+    static const struct {
+        int rank;
+        int64_t in[3], out[3];
+    } shared[] = {
+        {1, {7}, {3}},          {1, {8}, {4}},          {1, {5}, {8}},
+        {1, {13}, {1}},         {2, {6, 9}, {3, 3}},    {2, {7, 5}, {3, 4}},
+        {2, {12, 8}, {3, 2}},   {2, {4, 4}, {4, 4}},    {2, {3, 10}, {5, 3}},
+        {3, {5, 6, 7}, {2, 3, 4}}, {3, {4, 4, 6}, {2, 2, 3}},
+    };
+    static const struct {
+        int rank;
+        int64_t in[3], out[3];
+    } per_plane[] = {
+        {1, {9}, {4}}, {2, {7, 5}, {3, 4}}, {2, {6, 9}, {4, 5}}, {3, {4, 5, 6}, {2, 3, 3}},
+    };
+    const int64_t n = 2, c = 3;
+    int ci, lead, t, j;
+    cpool_geom g;
+    for (ci = 0; ci < (int)(sizeof shared / sizeof shared[0]); ci++)
+        for (lead = 0; lead <= (shared[ci].rank < 3); lead++) {
+            int64_t *tab[3] = {NULL, NULL, NULL};
+            for (j = 0; j < shared[ci].rank; j++)
+                tab[j] = adaptive_table(shared[ci].in[j], shared[ci].out[j]);
+            make_bins_geom(&g, shared[ci].rank, n, c, shared[ci].in, shared[ci].out, tab, 0,
+                           lead, 0);
+            for (t = 0; t < N_MAX_WIN; t++)
+                case_max_win(MAX_WIN_DTYPES[t], &g);
+            for (t = 0; t < N_FLOAT; t++)
+                case_avg_bins(FLOAT_DTYPES[t], &g);
+            for (j = 0; j < 3; j++)
+                free(tab[j]);
+        }
+
+    /* per-plane tables (channels-first only; max only) */
+    for (ci = 0; ci < (int)(sizeof per_plane / sizeof per_plane[0]); ci++)
+        for (lead = 0; lead <= (per_plane[ci].rank < 3); lead++) {
+            int64_t *tab[3] = {NULL, NULL, NULL};
+            for (j = 0; j < per_plane[ci].rank; j++)
+                tab[j] = random_tables(per_plane[ci].in[j], per_plane[ci].out[j], n * c);
+            make_bins_geom(&g, per_plane[ci].rank, n, c, per_plane[ci].in, per_plane[ci].out,
+                           tab, 1, lead, 0);
+            for (t = 0; t < N_MAX_WIN; t++)
+                case_max_win(MAX_WIN_DTYPES[t], &g);
+            for (j = 0; j < 3; j++)
+                free(tab[j]);
+        }
+
+    /* more than 256 channels (the channels-last chunk), and bins on H with
+     * a regular padded window along W */
+    {
+        const int64_t in[2] = {5, 4}, out[2] = {2, 3};
+        int64_t *tab[3] = {NULL, NULL, NULL};
+        tab[0] = adaptive_table(in[0], out[0]);
+        tab[1] = adaptive_table(in[1], out[1]);
+        make_bins_geom(&g, 2, 1, 260, in, out, tab, 0, 0, 0);
+        case_max_win(CPOOL_F32, &g);
+        case_max_win(CPOOL_U8, &g);
+        case_avg_bins(CPOOL_F32, &g);
+        make_bins_geom(&g, 2, 2, 3, in, out, tab, 0, 0, 0);
+        g.bins[2] = NULL;
+        g.kernel[2] = 3;
+        g.stride[2] = 2;
+        g.pad[2] = 1;
+        g.in[2] = 9;
+        g.out[2] = out_size(9, 3, 2, 1, 1, 0);
+        for (t = 0; t < N_MAX_WIN; t++)
+            case_max_win(MAX_WIN_DTYPES[t], &g);
+        free(tab[0]);
+        free(tab[1]);
+    }
+}
+
+/* cpool_geom_check on bin tables: every bin non-empty inside its axis, in
+ * every plane's table; per-plane tables channels-first only; plane stride 0
+ * or 2 * out; dilation 1.  And the families that take no (or no per-plane)
+ * tables refuse them. */
+static void test_bins_geom_check(void)
+{
+    const int64_t in[2] = {5, 6}, out[2] = {3, 4}, n = 2, c = 2, planes = 4;
+    const int64_t nx = planes * 30, ny = planes * 12;
+    float *x = (float *)alloc_exact(nx, sizeof(float)), *y = (float *)alloc_exact(ny, sizeof(float));
+    float *gx = (float *)alloc_exact(nx, sizeof(float));
+    int64_t *ind = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+    int64_t *shared[3] = {NULL, NULL, NULL}, *pp[3] = {NULL, NULL, NULL};
+    cpool_geom g;
+    int axis, variant, cl, j;
+    memset(x, 0, (size_t)nx * sizeof(float));
+    for (j = 0; j < 2; j++) {
+        shared[j] = adaptive_table(in[j], out[j]);
+        pp[j] = random_tables(in[j], out[j], planes);
+    }
+    for (cl = 0; cl <= 1; cl++) {
+        make_bins_geom(&g, 2, n, c, in, out, shared, 0, 1, cl);
+        snprintf(ctx, sizeof ctx, "bins geom_check shared base %s", cl ? "cl" : "cf");
+        CHECK(cpool_geom_check(&g) == CPOOL_OK);
+        make_bins_geom(&g, 2, n, c, in, out, pp, 1, 1, cl);
+        snprintf(ctx, sizeof ctx, "bins geom_check per-plane base %s", cl ? "cl" : "cf");
+        CHECK(cpool_geom_check(&g) == (cl ? CPOOL_EINVAL : CPOOL_OK));
+        CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == (cl ? CPOOL_EINVAL : CPOOL_OK));
+    }
+
+    /* bad bins: in axis 1 or 2 (the table axes), in the shared table, or in
+     * the last plane's per-plane table */
+    for (axis = 1; axis <= 2; axis++)
+        for (variant = 0; variant < 6; variant++)
+            for (j = 0; j <= 1; j++) {
+                static const char *names[] = {"start == end", "start > end", "end > in",
+                                              "start < 0",    "both < 0",    "end == 0"};
+                const int64_t L = in[axis - 1], O = out[axis - 1];
+                const int64_t tables = j ? planes : 1, at = 2 * O * (tables - 1) + 2 * (O - 1);
+                int64_t *bad = (int64_t *)alloc_exact(2 * O * tables, sizeof(int64_t));
+                int64_t *tab[3] = {NULL, NULL, NULL};
+                memcpy(bad, j ? pp[axis - 1] : shared[axis - 1],
+                       (size_t)(2 * O * tables) * sizeof(int64_t));
+                switch (variant) {
+                case 0: bad[at + 1] = bad[at]; break;
+                case 1: bad[at] = 3; bad[at + 1] = 1; break;
+                case 2: bad[at + 1] = L + 1; break;
+                case 3: bad[at] = -1; break;
+                case 4: bad[at] = -3; bad[at + 1] = -1; break;
+                case 5: bad[at] = 0; bad[at + 1] = 0; break;
+                }
+                tab[0] = shared[0];
+                tab[1] = shared[1];
+                if (j) {
+                    tab[0] = pp[0];
+                    tab[1] = pp[1];
+                }
+                tab[axis - 1] = bad;
+                for (cl = 0; cl <= 1; cl++) {
+                    make_bins_geom(&g, 2, n, c, in, out, tab, j, 0, cl);
+                    snprintf(ctx, sizeof ctx, "bins geom_check %s axis %d %s %s", names[variant],
+                             axis, j ? "per-plane" : "shared", cl ? "cl" : "cf");
+                    CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+                    CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_EINVAL);
+                    CHECK(cpool_max_pool_fwd(CPOOL_U8, &g, x, y, NULL) == CPOOL_EINVAL);
+                    CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 0, 0) == CPOOL_EINVAL);
+                    CHECK(cpool_avg_pool_bwd(CPOOL_F32, &g, y, gx, 0, 0) == CPOOL_EINVAL);
+                }
+                free(bad);
+            }
+
+    /* plane strides other than 0 and 2 * out; dilation with a table */
+    for (cl = 0; cl <= 1; cl++) {
+        const int64_t strides[4] = {1, 2 * 4 + 2, -2 * 4, 2 * 3};
+        int si;
+        for (si = 0; si < 4; si++) {
+            make_bins_geom(&g, 2, n, c, in, out, pp, 1, 0, cl);
+            g.bins_plane_stride[2] = strides[si];
+            snprintf(ctx, sizeof ctx, "bins geom_check plane stride %lld %s",
+                     (long long)strides[si], cl ? "cl" : "cf");
+            CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+            CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_EINVAL);
+        }
+        make_bins_geom(&g, 2, n, c, in, out, shared, 0, 0, cl);
+        g.dilation[1] = 2;
+        snprintf(ctx, sizeof ctx, "bins geom_check dilation 2 %s", cl ? "cl" : "cf");
+        CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+        CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_EINVAL);
+        CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 0, 0) == CPOOL_EINVAL);
+    }
+
+    /* Families without (per-plane) tables refuse them. */
+    make_bins_geom(&g, 2, n, c, in, out, pp, 1, 0, 0);
+    snprintf(ctx, sizeof ctx, "per-plane bins refused by avg / lp / stochastic");
+    CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 0, 0) == CPOOL_EINVAL);
+    CHECK(cpool_avg_pool_bwd(CPOOL_F32, &g, y, gx, 0, 0) == CPOOL_EINVAL);
+    CHECK(cpool_lp_pool_fwd(CPOOL_F32, &g, x, y, 2.0) == CPOOL_EINVAL);
+    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+    make_bins_geom(&g, 2, n, c, in, out, shared, 0, 0, 0);
+    snprintf(ctx, sizeof ctx, "shared bins refused by lp / stochastic");
+    CHECK(cpool_lp_pool_fwd(CPOOL_F32, &g, x, y, 2.0) == CPOOL_EINVAL);
+    CHECK(cpool_lp_pool_bwd(CPOOL_F32, &g, y, x, y, gx, 2.0) == CPOOL_EINVAL);
+    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, NULL, 0, 1) == CPOOL_EINVAL);
+
+    for (j = 0; j < 2; j++) {
+        free(shared[j]);
+        free(pp[j]);
+    }
+    free(x);
+    free(y);
+    free(gx);
+    free(ind);
+}
+
+/* ---- y_batch_stride ---------------------------------------------------- */
+
+#define WIDE_SENTINEL 77.0
+#define WIDE_IND_SENTINEL ((int64_t)-7777)
+
+/* Channels-first forward of family fam (0 max, 1 avg, 2 Lp p=2, 3 stochastic
+ * training) into y with y_batch_stride c * prod(out) + extra, indices too;
+ * the buffers end at the last batch entry's last element.  The gaps keep
+ * their sentinel, the rest equals the contiguous call. */
+static void case_wide(int fam, cpool_dtype dt, const cpool_geom *gin, int64_t extra)
+{
+    static const char *fams[] = {"max", "avg", "lp", "stochastic"};
+    cpool_geom g = *gin, gw = *gin;
+    const size_t es = esize(dt);
+    const int64_t P = prod3(g.in), Q = prod3(g.out), per = g.c * Q;
+    const int64_t nx = g.n * g.c * P, ny = g.n * per, ybs = per + extra;
+    const int64_t nw = (g.n - 1) * ybs + per;
+    const int with_ind = fam == 0 || fam == 3;
+    void *x = alloc_exact(nx, es), *y = alloc_exact(ny, es), *yw = alloc_exact(nw, es);
+    void *yw2 = alloc_exact(nw, es);
+    int64_t *ind = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+    int64_t *indw = (int64_t *)alloc_exact(nw, sizeof(int64_t));
+    int64_t b, i;
+    char what[64];
+
+    g.channels_last = gw.channels_last = 0;
+    g.y_batch_stride = 0;
+    gw.y_batch_stride = ybs;
+    snprintf(what, sizeof what, "wide %s", fams[fam]);
+    describe_win(&gw, what, dt);
+    if (fam == 0)
+        fill_max_input(dt, x, nx, 1);
+    else if (fam == 1)
+        fill_small(dt, x, nx);
+    else
+        fill_nonneg(dt, x, nx);
+    for (i = 0; i < nw; i++) {
+        setv(dt, yw, i, WIDE_SENTINEL);
+        setv(dt, yw2, i, WIDE_SENTINEL);
+        indw[i] = WIDE_IND_SENTINEL;
+    }
+    CHECK(cpool_geom_check(&gw) == CPOOL_OK);
+    switch (fam) {
+    case 0:
+        CHECK(cpool_max_pool_fwd(dt, &g, x, y, ind) == CPOOL_OK);
+        CHECK(cpool_max_pool_fwd(dt, &gw, x, yw, indw) == CPOOL_OK);
+        CHECK(cpool_max_pool_fwd(dt, &gw, x, yw2, NULL) == CPOOL_OK);
+        break;
+    case 1:
+        CHECK(cpool_avg_pool_fwd(dt, &g, x, y, 1, 0) == CPOOL_OK);
+        CHECK(cpool_avg_pool_fwd(dt, &gw, x, yw, 1, 0) == CPOOL_OK);
+        CHECK(cpool_avg_pool_fwd(dt, &gw, x, yw2, 0, 3) == CPOOL_OK);
+        break;
+    case 2:
+        CHECK(cpool_lp_pool_fwd(dt, &g, x, y, 2.0) == CPOOL_OK);
+        CHECK(cpool_lp_pool_fwd(dt, &gw, x, yw, 2.0) == CPOOL_OK);
+        CHECK(cpool_lp_pool_fwd(dt, &gw, x, yw2, 2.0) == CPOOL_OK);
+        break;
+    case 3:
+        CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y, ind, 1, 99) == CPOOL_OK);
+        CHECK(cpool_stochastic_pool_fwd(dt, &gw, x, yw, indw, 1, 99) == CPOOL_OK);
+        CHECK(cpool_stochastic_pool_fwd(dt, &gw, x, yw2, NULL, 1, 99) == CPOOL_OK);
+        break;
+    }
+    for (b = 0; b < g.n; b++)
+        for (i = 0; i < ybs && b * ybs + i < nw; i++) {
+            const int64_t at = b * ybs + i;
+            if (i < per) {
+                CHECK(same(getv(dt, yw, at), getv(dt, y, b * per + i)));
+                if (fam != 1)
+                    CHECK(same(getv(dt, yw2, at), getv(dt, y, b * per + i)));
+                if (with_ind)
+                    CHECK(indw[at] == ind[b * per + i]);
+                else
+                    CHECK(indw[at] == WIDE_IND_SENTINEL);
+            } else {
+                CHECK(getv(dt, yw, at) == WIDE_SENTINEL);
+                CHECK(getv(dt, yw2, at) == WIDE_SENTINEL);
+                CHECK(indw[at] == WIDE_IND_SENTINEL);
+            }
+        }
+    free(x);
+    free(y);
+    free(yw);
+    free(yw2);
+    free(ind);
+    free(indw);
+}
+
+static void test_y_batch_stride(void)
+{
+    const int64_t in[2] = {5, 6}, k[2] = {3, 2}, s[2] = {2, 2}, p[2] = {1, 0}, p0[2] = {0, 0};
+    const int64_t d[2] = {1, 1}, bin_in[2] = {7, 5}, bin_out[2] = {3, 4};
+    const int64_t extras[2] = {0, 5};
+    int64_t *tab[3] = {NULL, NULL, NULL};
+    cpool_geom g;
+    int gi, ei, t;
+    tab[0] = adaptive_table(bin_in[0], bin_out[0]);
+    tab[1] = adaptive_table(bin_in[1], bin_out[1]);
+    for (gi = 0; gi < 4; gi++) {
+        /* padded, unpadded (ceil mode), adaptive bins, per-plane bins */
+        int64_t *pp[3] = {NULL, NULL, NULL};
+        if (gi == 0)
+            CHECK(make_geom(&g, 2, 3, 2, in, k, s, p, d, 0, 0));
+        else if (gi == 1)
+            CHECK(make_geom(&g, 2, 3, 2, in, k, s, p0, d, 1, 0));
+        else if (gi == 2)
+            make_bins_geom(&g, 2, 3, 2, bin_in, bin_out, tab, 0, 0, 0);
+        else {
+            pp[0] = random_tables(bin_in[0], bin_out[0], 6);
+            pp[1] = random_tables(bin_in[1], bin_out[1], 6);
+            make_bins_geom(&g, 2, 3, 2, bin_in, bin_out, pp, 1, 0, 0);
+        }
+        for (ei = 0; ei < 2; ei++) {
+            for (t = 0; t < N_MAX_WIN; t++)
+                case_wide(0, MAX_WIN_DTYPES[t], &g, extras[ei]);
+            for (t = 0; t < N_FLOAT && gi < 3; t++)
+                case_wide(1, FLOAT_DTYPES[t], &g, extras[ei]);
+            for (t = 0; t < N_FLOAT && gi == 1; t++)
+                case_wide(2, FLOAT_DTYPES[t], &g, extras[ei]);
+            for (t = 0; t < N_FLOAT && gi < 2; t++)
+                case_wide(3, FLOAT_DTYPES[t], &g, extras[ei]);
+        }
+        free(pp[0]);
+        free(pp[1]);
+    }
+
+    /* cpool_geom_check: too small a stride, or channels-last, is refused */
+    CHECK(make_geom(&g, 2, 3, 2, in, k, s, p, d, 0, 0));
+    snprintf(ctx, sizeof ctx, "y_batch_stride geom_check");
+    g.y_batch_stride = g.c * prod3(g.out);
+    CHECK(cpool_geom_check(&g) == CPOOL_OK);
+    g.y_batch_stride = g.c * prod3(g.out) - 1;
+    CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+    g.y_batch_stride = -1;
+    CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+    g.y_batch_stride = g.c * prod3(g.out) + 5;
+    g.channels_last = 1;
+    CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+    {
+        float x[180], y[64];
+        int64_t ind[64];
+        memset(x, 0, sizeof x);
+        CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_EINVAL);
+        CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 0, 0) == CPOOL_EINVAL);
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+    }
+    free(tab[0]);
+    free(tab[1]);
+}
+
+/* ---- Lp pooling -------------------------------------------------------- */
+
+/* Forward and backward, both layouts, against (sum of x^p)^(1/p) over each
+ * window (a ceil-mode partial window sums only its own elements) and its
+ * gradient x^(p-1) * sum of grad_y * y^(1-p), windows with y == 0 skipped.
+ * Non-negative input, the first plane all zero (every y 0 there). */
+static void case_lp(cpool_dtype dt, const cpool_geom *gin, double p)
+{
+    cpool_geom g = *gin, gl = *gin;
+    const size_t es = esize(dt);
+    const int64_t P = prod3(g.in), Q = prod3(g.out), planes = g.n * g.c;
+    const int64_t nx = planes * P, ny = planes * Q;
+    const double u = unit_roundoff(dt);
+    void *x = alloc_exact(nx, es), *xl = alloc_exact(nx, es);
+    void *y = alloc_exact(ny, es), *yl = alloc_exact(ny, es), *yt = alloc_exact(ny, es);
+    void *gy = alloc_exact(ny, es), *gyl = alloc_exact(ny, es);
+    void *gx = alloc_exact(nx, es), *gxl = alloc_exact(nx, es), *gxt = alloc_exact(nx, es);
+    double *acc = (double *)xmalloc((size_t)nx * sizeof(double));
+    double *aabs = (double *)xmalloc((size_t)nx * sizeof(double));
+    int64_t *cnt = (int64_t *)xmalloc((size_t)nx * sizeof(int64_t));
+    int64_t pl, q, lo[3], hi[3], i0, i1, i2;
+    char what[48];
+
+    g.channels_last = 0;
+    gl.channels_last = 1;
+    snprintf(what, sizeof what, "lp p=%g", p);
+    describe(&g, what, dt);
+    for (q = 0; q < nx; q++)
+        setv(dt, x, q, q < P ? 0.0 : (double)(rnd() % 9) * 0.5);
+    fill_small(dt, gy, ny);
+    to_cl(es, g.n, g.c, P, x, xl);
+    to_cl(es, g.n, g.c, Q, gy, gyl);
+    CHECK(cpool_lp_pool_fwd(dt, &g, x, y, p) == CPOOL_OK);
+    CHECK(cpool_lp_pool_fwd(dt, &gl, xl, yl, p) == CPOOL_OK);
+    CHECK(cpool_lp_pool_bwd(dt, &g, gy, x, y, gx, p) == CPOOL_OK);
+    CHECK(cpool_lp_pool_bwd(dt, &gl, gyl, xl, yl, gxl, p) == CPOOL_OK);
+    to_cf(es, g.n, g.c, Q, yl, yt);
+    to_cf(es, g.n, g.c, P, gxl, gxt);
+
+    for (q = 0; q < nx; q++) {
+        acc[q] = 0;
+        aabs[q] = 0;
+        cnt[q] = 0;
+    }
+    for (pl = 0; pl < planes; pl++)
+        for (q = 0; q < Q; q++) {
+            const double got = getv(dt, y, pl * Q + q);
+            double s = 0, want, share;
+            int64_t taps = 0;
+            ref_windows(&g, pl, q, lo, hi);
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++, taps++)
+                        s += pow(getv(dt, x, pl * P + plane_off(&g, i0, i1, i2)), p);
+            want = pow(s, 1.0 / p);
+            CHECK(taps > 0);
+            CHECK(fabs(got - want) <= 4.0 * (double)(taps + 4) * u * want);
+            CHECK(getv(dt, yt, pl * Q + q) == got); /* both layouts, the same bits */
+            if (pl == 0)
+                CHECK(got == 0);
+            if (got == 0)
+                continue;
+            /* the backward reference from the kernel's own y */
+            share = getv(dt, gy, pl * Q + q) * pow(got, 1.0 - p);
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++) {
+                        const int64_t i = pl * P + plane_off(&g, i0, i1, i2);
+                        acc[i] += share;
+                        aabs[i] += fabs(share);
+                        cnt[i]++;
+                    }
+        }
+    for (q = 0; q < nx; q++) {
+        const double xp = p == 1 ? 1.0 : pow(getv(dt, x, q), p - 1);
+        const double got = getv(dt, gx, q);
+        CHECK(isfinite(got));
+        CHECK(fabs(got - xp * acc[q]) <= 4.0 * (double)(cnt[q] + 6) * u * xp * aabs[q]);
+        CHECK(getv(dt, gxt, q) == got);
+    }
+    free(x);
+    free(xl);
+    free(y);
+    free(yl);
+    free(yt);
+    free(gy);
+    free(gyl);
+    free(gx);
+    free(gxl);
+    free(gxt);
+    free(acc);
+    free(aabs);
+    free(cnt);
+}
+
+static void test_lp(void)
+{
+    static const struct {
+        int rank;
+        int64_t in[3], k[3], s[3];
+    } cases[] = {
+        {1, {7}, {3}, {2}},          {1, {9}, {2}, {2}},          {1, {601}, {3}, {2}},
+        {2, {5, 7}, {2, 3}, {2, 2}}, {2, {4, 6}, {3, 2}, {1, 2}}, {3, {3, 4, 5}, {2, 2, 3}, {2, 2, 2}},
+    };
+    static const double ps[3] = {1.0, 2.0, 3.5};
+    const int64_t zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
+    int ci, ceil, pi, t;
+    cpool_geom g;
+    for (ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++)
+        for (ceil = 0; ceil <= 1; ceil++) {
+            if (!make_geom(&g, cases[ci].rank, 2, 3, cases[ci].in, cases[ci].k, cases[ci].s,
+                           zero, one, ceil, 0))
+                continue;
+            for (pi = 0; pi < 3; pi++)
+                for (t = 0; t < N_FLOAT; t++)
+                    case_lp(FLOAT_DTYPES[t], &g, ps[pi]);
+        }
+}
+
+/* p must be finite and nonzero, no padding or dilation, float types only. */
+static void test_lp_errors(void)
+{
+    const int64_t in[2] = {4, 5}, k[2] = {2, 2}, s[2] = {2, 2}, p0[2] = {0, 0}, p1[2] = {1, 1};
+    const int64_t d1[2] = {1, 1}, d2[2] = {2, 1};
+    const double bad_p[4] = {0.0, NAN, INFINITY, -INFINITY};
+    double *x = (double *)alloc_exact(20, sizeof(double)), *y = (double *)alloc_exact(6, sizeof(double));
+    double *gy = (double *)alloc_exact(6, sizeof(double)), *gx = (double *)alloc_exact(20, sizeof(double));
+    cpool_geom g;
+    int i, cl;
+    for (i = 0; i < 20; i++)
+        x[i] = 1.0 + i;
+    for (i = 0; i < 6; i++)
+        gy[i] = 1.0;
+    for (cl = 0; cl <= 1; cl++) {
+        CHECK(make_geom(&g, 2, 1, 1, in, k, s, p0, d1, 1, cl));
+        for (i = 0; i < 4; i++) {
+            snprintf(ctx, sizeof ctx, "lp p=%g refused %s", bad_p[i], cl ? "cl" : "cf");
+            CHECK(cpool_lp_pool_fwd(CPOOL_F64, &g, x, y, bad_p[i]) == CPOOL_EINVAL);
+            CHECK(cpool_lp_pool_bwd(CPOOL_F64, &g, gy, x, y, gx, bad_p[i]) == CPOOL_EINVAL);
+            CHECK(cpool_lp_pool_fwd(CPOOL_F32, &g, x, y, bad_p[i]) == CPOOL_EINVAL);
+        }
+        snprintf(ctx, sizeof ctx, "lp dtype refused %s", cl ? "cl" : "cf");
+        CHECK(cpool_lp_pool_fwd(CPOOL_I32, &g, x, y, 2.0) == CPOOL_EDTYPE);
+        CHECK(cpool_lp_pool_bwd(CPOOL_I32, &g, gy, x, y, gx, 2.0) == CPOOL_EDTYPE);
+        CHECK(cpool_lp_pool_fwd((cpool_dtype)99, &g, x, y, 2.0) == CPOOL_EDTYPE);
+        snprintf(ctx, sizeof ctx, "lp p=-1 accepted %s", cl ? "cl" : "cf");
+        CHECK(cpool_lp_pool_fwd(CPOOL_F64, &g, x, y, -1.0) == CPOOL_OK);
+        CHECK(make_geom(&g, 2, 1, 1, in, k, s, p1, d1, 0, cl));
+        snprintf(ctx, sizeof ctx, "lp padding refused %s", cl ? "cl" : "cf");
+        CHECK(cpool_lp_pool_fwd(CPOOL_F64, &g, x, y, 2.0) == CPOOL_EINVAL);
+        CHECK(cpool_lp_pool_bwd(CPOOL_F64, &g, gy, x, y, gx, 2.0) == CPOOL_EINVAL);
+        CHECK(make_geom(&g, 2, 1, 1, in, k, s, p0, d2, 0, cl));
+        snprintf(ctx, sizeof ctx, "lp dilation refused %s", cl ? "cl" : "cf");
+        CHECK(cpool_lp_pool_fwd(CPOOL_F64, &g, x, y, 2.0) == CPOOL_EINVAL);
+        CHECK(cpool_lp_pool_bwd(CPOOL_F64, &g, gy, x, y, gx, 2.0) == CPOOL_EINVAL);
+    }
+    free(x);
+    free(y);
+    free(gy);
+    free(gx);
+}
+
+/* ---- global pooling ---------------------------------------------------- */
+
+/* y is n x c in both layouts: max by PyTorch's rule, average as the double
+ * sum / S rounded once to T. */
+static void case_global(cpool_dtype dt, int64_t n, int64_t c, const int64_t *in3, int is_max)
+{
+    cpool_geom g, gl;
+    const size_t es = esize(dt);
+    const int64_t S = prod3(in3), planes = n * c, nx = planes * S;
+    void *x = alloc_exact(nx, es), *xl = alloc_exact(nx, es);
+    void *y = alloc_exact(planes, es), *yl = alloc_exact(planes, es);
+    int64_t pl, i;
+    int a;
+    memset(&g, 0, sizeof g);
+    g.n = n;
+    g.c = c;
+    for (a = 0; a < 3; a++) {
+        g.in[a] = in3[a];
+        g.out[a] = 1;
+        g.kernel[a] = in3[a];
+        g.stride[a] = g.dilation[a] = 1;
+    }
+    gl = g;
+    gl.channels_last = 1;
+    snprintf(ctx, sizeof ctx, "global %s %s n=%lld c=%lld in=%lldx%lldx%lld",
+             is_max ? "max" : "avg", dt_name(dt), (long long)n, (long long)c,
+             (long long)in3[0], (long long)in3[1], (long long)in3[2]);
+    if (is_max)
+        fill_max_input(dt, x, nx, 1);
+    else
+        fill_small(dt, x, nx);
+    to_cl(es, n, c, S, x, xl);
+    CHECK(cpool_global_pool(dt, &g, x, y, is_max) == CPOOL_OK);
+    CHECK(cpool_global_pool(dt, &gl, xl, yl, is_max) == CPOOL_OK);
+    for (pl = 0; pl < planes; pl++) {
+        double want;
+        if (is_max) {
+            want = lowest(dt);
+            for (i = 0; i < S; i++) {
+                const double v = getv(dt, x, pl * S + i);
+                if (v > want || v != v)
+                    want = v;
+            }
+        } else {
+            double s = 0;
+            for (i = 0; i < S; i++)
+                s += getv(dt, x, pl * S + i);
+            want = rt(dt, s / (double)S);
+        }
+        CHECK(same(getv(dt, y, pl), want));
+        CHECK(same(getv(dt, yl, pl), want));
+    }
+    free(x);
+    free(xl);
+    free(y);
+    free(yl);
+}
+
+static void test_global(void)
+{
+    static const struct {
+        int64_t n, c, in[3];
+    } cases[] = {
+        {2, 3, {3, 5, 7}}, {1, 300, {1, 2, 9}}, {3, 2, {1, 1, 1}},
+        {1, 1, {1, 1, 16}}, {2, 4, {1, 64, 80}}, /* parallel: > 32768 elements */
+    };
+    int ci, t;
+    for (ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++) {
+        for (t = 0; t < N_ALL; t++)
+            case_global(ALL_DTYPES[t], cases[ci].n, cases[ci].c, cases[ci].in, 1);
+        for (t = 0; t < N_FLOAT; t++)
+            case_global(FLOAT_DTYPES[t], cases[ci].n, cases[ci].c, cases[ci].in, 0);
+    }
+    /* the average of an integer dtype, and unknown codes */
+    {
+        const int64_t in3[3] = {1, 2, 2};
+        int32_t x[8], y[2];
+        cpool_geom g;
+        int cl;
+        memset(x, 0, sizeof x);
+        memset(&g, 0, sizeof g);
+        g.n = 1;
+        g.c = 2;
+        memcpy(g.in, in3, sizeof in3);
+        for (cl = 0; cl <= 1; cl++) {
+            g.channels_last = cl;
+            for (t = 0; t < N_ALL; t++) {
+                if (is_float(ALL_DTYPES[t]))
+                    continue;
+                snprintf(ctx, sizeof ctx, "global avg %s refused", dt_name(ALL_DTYPES[t]));
+                CHECK(cpool_global_pool(ALL_DTYPES[t], &g, x, y, 0) == CPOOL_EDTYPE);
+            }
+            snprintf(ctx, sizeof ctx, "global unknown dtype");
+            CHECK(cpool_global_pool((cpool_dtype)99, &g, x, y, 1) == CPOOL_EDTYPE);
+            CHECK(cpool_global_pool((cpool_dtype)99, &g, x, y, 0) == CPOOL_EDTYPE);
+        }
+    }
+}
+
+/* ---- stochastic pooling ------------------------------------------------ */
+
+/* The documented draw: u = Philox(seed) at the channels-first output index,
+ * t = u * S, the tap whose number is the count of running sums <= t (S and
+ * the running sums in double, taps in (d, h, w) order); an all-zero window
+ * gives its first tap.  Also the evaluation value sum(a^2) / S. */
+static void ref_stochastic(cpool_dtype dt, const cpool_geom *g, const void *x, uint64_t seed,
+                           int64_t *ind, double *ye, double *wsum)
+{
+    const int64_t P = prod3(g->in), Q = prod3(g->out);
+    uint32_t key[2];
+    int64_t pl, q, lo[3], hi[3], i0, i1, i2;
+    key[0] = (uint32_t)seed;
+    key[1] = (uint32_t)(seed >> 32);
+    for (pl = 0; pl < g->n * g->c; pl++)
+        for (q = 0; q < Q; q++) {
+            double s = 0, s2 = 0, t, run = 0;
+            int64_t below = 0, k = 0, pick = -1;
+            ref_windows(g, pl, q, lo, hi);
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++) {
+                        const double v = getv(dt, x, pl * P + plane_off(g, i0, i1, i2));
+                        s += v;
+                        s2 += v * v;
+                    }
+            t = cpool_philox_uniform((uint64_t)(pl * Q + q), key) * s;
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++) {
+                        run += getv(dt, x, pl * P + plane_off(g, i0, i1, i2));
+                        below += run <= t;
+                    }
+            if (s <= 0)
+                below = 0;
+            for (i0 = lo[0]; i0 < hi[0]; i0++)
+                for (i1 = lo[1]; i1 < hi[1]; i1++)
+                    for (i2 = lo[2]; i2 < hi[2]; i2++, k++)
+                        if (k == below)
+                            pick = plane_off(g, i0, i1, i2);
+            ind[pl * Q + q] = pick;
+            ye[pl * Q + q] = s > 0 ? s2 / s : 0;
+            wsum[pl * Q + q] = s;
+        }
+}
+
+/* Training (with and without indices) and evaluation, both layouts. */
+static void case_stochastic(cpool_dtype dt, const cpool_geom *gin, uint64_t seed)
+{
+    cpool_geom g = *gin, gl = *gin;
+    const size_t es = esize(dt);
+    const int64_t P = prod3(g.in), Q = prod3(g.out), planes = g.n * g.c;
+    const int64_t nx = planes * P, ny = planes * Q;
+    void *x = alloc_exact(nx, es), *xl = alloc_exact(nx, es);
+    void *y = alloc_exact(ny, es), *y2 = alloc_exact(ny, es), *ye = alloc_exact(ny, es);
+    void *yl = alloc_exact(ny, es), *yl2 = alloc_exact(ny, es), *yle = alloc_exact(ny, es);
+    void *yt = alloc_exact(ny, es);
+    int64_t *ind = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+    int64_t *indl = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+    int64_t *indt = (int64_t *)alloc_exact(ny, sizeof(int64_t));
+    int64_t *iref = (int64_t *)xmalloc((size_t)ny * sizeof(int64_t));
+    double *eref = (double *)xmalloc((size_t)ny * sizeof(double));
+    double *wsum = (double *)xmalloc((size_t)ny * sizeof(double));
+    int64_t pl, q, lo[3], hi[3];
+    long zero_windows = 0;
+
+    g.channels_last = 0;
+    gl.channels_last = 1;
+    describe(&g, "stochastic", dt);
+    fill_nonneg(dt, x, nx);
+    if (planes > 1) /* a whole plane of zeros: every window zero-only */
+        for (q = 0; q < P; q++)
+            setv(dt, x, P + q, 0.0);
+    to_cl(es, g.n, g.c, P, x, xl);
+    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y, ind, 1, seed) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y2, NULL, 1, seed) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, ye, NULL, 0, seed) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yl, indl, 1, seed) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yl2, NULL, 1, seed) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yle, NULL, 0, seed) == CPOOL_OK);
+    ref_stochastic(dt, &g, x, seed, iref, eref, wsum);
+
+    for (pl = 0; pl < planes; pl++)
+        for (q = 0; q < Q; q++) {
+            const int64_t o = pl * Q + q, k = ind[o];
+            ref_windows(&g, pl, q, lo, hi);
+            /* inside its window, y the input there */
+            CHECK(k >= 0 && k < P);
+            if (k >= 0 && k < P) {
+                const int64_t i0 = k / (g.in[1] * g.in[2]), i1 = (k / g.in[2]) % g.in[1],
+                              i2 = k % g.in[2];
+                CHECK(i0 >= lo[0] && i0 < hi[0] && i1 >= lo[1] && i1 < hi[1] && i2 >= lo[2] &&
+                      i2 < hi[2]);
+                CHECK(getv(dt, y, o) == getv(dt, x, pl * P + k));
+                if (wsum[o] > 0) /* a zero activation is never drawn */
+                    CHECK(getv(dt, x, pl * P + k) > 0);
+            }
+            if (wsum[o] == 0) { /* zero-only window: its first tap */
+                zero_windows++;
+                CHECK(k == plane_off(&g, lo[0], lo[1], lo[2]));
+                CHECK(getv(dt, y, o) == 0);
+            }
+            CHECK(k == iref[o]); /* the documented draw */
+            CHECK(getv(dt, y2, o) == getv(dt, y, o));
+            CHECK(close_to(dt, getv(dt, ye, o), eref[o]));
+        }
+    if (planes > 1)
+        CHECK(zero_windows >= Q);
+
+    /* channels-last: the same draws, the same values */
+    to_cf(es, g.n, g.c, Q, yl, yt);
+    to_cf(sizeof(int64_t), g.n, g.c, Q, indl, indt);
+    for (q = 0; q < ny; q++) {
+        CHECK(getv(dt, yt, q) == getv(dt, y, q));
+        CHECK(indt[q] == ind[q]);
+    }
+    to_cf(es, g.n, g.c, Q, yl2, yt);
+    for (q = 0; q < ny; q++)
+        CHECK(getv(dt, yt, q) == getv(dt, y, q));
+    to_cf(es, g.n, g.c, Q, yle, yt);
+    for (q = 0; q < ny; q++)
+        CHECK(close_to(dt, getv(dt, yt, q), eref[q]));
+
+    free(x);
+    free(xl);
+    free(y);
+    free(y2);
+    free(ye);
+    free(yl);
+    free(yl2);
+    free(yle);
+    free(yt);
+    free(ind);
+    free(indl);
+    free(indt);
+    free(iref);
+    free(eref);
+    free(wsum);
+}
+
+static void test_stochastic(void)
+{
+    static const struct {
+        int rank;
+        int64_t in[3], k[3], s[3], p[3];
+        int ceil;
+        int64_t n, c;
+    } cases[] = {
+        {2, {6, 7}, {2, 2}, {2, 2}, {0, 0}, 1, 2, 3},
+        {2, {5, 5}, {3, 3}, {1, 1}, {1, 1}, 0, 2, 3},
+        {2, {7, 9}, {5, 5}, {2, 2}, {2, 2}, 0, 1, 3},        /* 25 taps */
+        {3, {4, 5, 6}, {2, 2, 2}, {1, 2, 2}, {0, 1, 1}, 1, 2, 2},
+        {3, {5, 5, 5}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}, 0, 1, 2}, /* 27 taps */
+        {1, {600}, {2}, {2}, {0}, 0, 1, 2},                  /* rows over 256 columns */
+        {1, {11}, {4}, {3}, {1}, 1, 2, 3},
+        {2, {4, 4}, {2, 2}, {2, 2}, {0, 0}, 0, 1, 70},       /* over 64 channel lanes */
+        {2, {5, 6}, {5, 5}, {1, 1}, {2, 2}, 0, 1, 70},
+        {2, {40, 40}, {2, 2}, {2, 2}, {0, 0}, 0, 2, 8},      /* parallel */
+    };
+    const int64_t one[3] = {1, 1, 1};
+    int ci, t;
+    cpool_geom g;
+    for (ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++) {
+        CHECK(make_geom(&g, cases[ci].rank, cases[ci].n, cases[ci].c, cases[ci].in,
+                        cases[ci].k, cases[ci].s, cases[ci].p, one, cases[ci].ceil, 0));
+        for (t = 0; t < N_FLOAT; t++)
+            case_stochastic(FLOAT_DTYPES[t], &g, 0x0123456789abcdefULL + (uint64_t)ci);
+    }
+
+    /* The seed's low and high words both matter. */
+    {
+        const int64_t in[2] = {40, 40}, k[2] = {2, 2}, p[2] = {0, 0};
+        const uint64_t seeds[3] = {0x5eedULL, 0x5eedULL ^ 1, 0x5eedULL + ((uint64_t)1 << 32)};
+        int64_t Q, i, si, differ[2] = {0, 0};
+        float *x;
+        float *y;
+        int64_t *ind[3];
+        CHECK(make_geom(&g, 2, 1, 2, in, k, k, p, one, 0, 0));
+        Q = 2 * prod3(g.out);
+        x = (float *)alloc_exact(2 * 1600, sizeof(float));
+        y = (float *)alloc_exact(Q, sizeof(float));
+        for (i = 0; i < 3200; i++)
+            x[i] = 1.0f + (float)(i % 3);
+        snprintf(ctx, sizeof ctx, "stochastic seed words");
+        for (si = 0; si < 3; si++) {
+            ind[si] = (int64_t *)alloc_exact(Q, sizeof(int64_t));
+            CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind[si], 1, seeds[si]) ==
+                  CPOOL_OK);
+        }
+        for (i = 0; i < Q; i++)
+            for (si = 1; si < 3; si++)
+                differ[si - 1] += ind[si][i] != ind[0][i];
+        CHECK(differ[0] > 0 && differ[1] > 0);
+        for (si = 0; si < 3; si++)
+            free(ind[si]);
+        free(x);
+        free(y);
+    }
+
+    /* dilation, integer dtypes, unknown codes */
+    {
+        const int64_t in[2] = {4, 4}, k[2] = {2, 2}, p[2] = {0, 0}, d2[2] = {1, 2};
+        double x[16], y[9];
+        int64_t ind[9];
+        int cl;
+        for (t = 0; t < 16; t++)
+            x[t] = 1.0;
+        for (cl = 0; cl <= 1; cl++) {
+            CHECK(make_geom(&g, 2, 1, 1, in, k, k, p, d2, 0, cl));
+            snprintf(ctx, sizeof ctx, "stochastic dilation refused %s", cl ? "cl" : "cf");
+            CHECK(cpool_stochastic_pool_fwd(CPOOL_F64, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+            CHECK(cpool_stochastic_pool_fwd(CPOOL_F64, &g, x, y, NULL, 0, 1) == CPOOL_EINVAL);
+            CHECK(make_geom(&g, 2, 1, 1, in, k, k, p, one, 0, cl));
+            snprintf(ctx, sizeof ctx, "stochastic dtype refused %s", cl ? "cl" : "cf");
+            for (t = 0; t < N_ALL; t++)
+                if (!is_float(ALL_DTYPES[t]))
+                    CHECK(cpool_stochastic_pool_fwd(ALL_DTYPES[t], &g, x, y, ind, 1, 1) ==
+                          CPOOL_EDTYPE);
+            CHECK(cpool_stochastic_pool_fwd((cpool_dtype)99, &g, x, y, ind, 1, 1) ==
+                  CPOOL_EDTYPE);
+        }
+    }
+}
+
+/* cpool_first_invalid_activation: the first negative, NaN or infinite
+ * element, across the 4096-element blocks; -1 when clean; -2 for integers. */
+static void test_first_invalid(void)
+{
+    const int64_t N = 5000;
+    static const int64_t where[] = {0, 17, 4095, 4096, 4999};
+    const double bad[] = {-1.0, -1e-30, NAN, INFINITY, -INFINITY};
+    int t, wi, bi;
+    for (t = 0; t < N_FLOAT; t++) {
+        const cpool_dtype dt = FLOAT_DTYPES[t];
+        void *x = alloc_exact(N, esize(dt));
+        int64_t i;
+        for (i = 0; i < N; i++) /* zeros, -0.0, large finite values: all valid */
+            setv(dt, x, i, i % 7 == 0 ? 0.0 : i % 7 == 1 ? -0.0 : i % 7 == 2 ? 3e37 : (double)i);
+        snprintf(ctx, sizeof ctx, "first_invalid clean %s", dt_name(dt));
+        CHECK(cpool_first_invalid_activation(dt, x, N) == -1);
+        CHECK(cpool_first_invalid_activation(dt, x, 0) == -1);
+        for (wi = 0; wi < (int)(sizeof where / sizeof where[0]); wi++)
+            for (bi = 0; bi < (int)(sizeof bad / sizeof bad[0]); bi++) {
+                const double keep = getv(dt, x, where[wi]);
+                snprintf(ctx, sizeof ctx, "first_invalid %s %g at %lld", dt_name(dt), bad[bi],
+                         (long long)where[wi]);
+                setv(dt, x, where[wi], bad[bi]);
+                CHECK(cpool_first_invalid_activation(dt, x, N) == where[wi]);
+                CHECK(cpool_first_invalid_activation(dt, x, where[wi]) == -1); /* before it */
+                CHECK(cpool_first_invalid_activation(dt, x, where[wi] + 1) == where[wi]);
+                /* a second one later: still the first */
+                if (where[wi] + 3 < N) {
+                    const double keep2 = getv(dt, x, where[wi] + 3);
+                    setv(dt, x, where[wi] + 3, NAN);
+                    CHECK(cpool_first_invalid_activation(dt, x, N) == where[wi]);
+                    setv(dt, x, where[wi] + 3, keep2);
+                }
+                setv(dt, x, where[wi], keep);
+            }
+        CHECK(cpool_first_invalid_activation(dt, x, N) == -1);
+        free(x);
+    }
+    {
+        int32_t xi[4] = {-1, -2, -3, -4};
+        snprintf(ctx, sizeof ctx, "first_invalid integer dtypes");
+        for (t = 0; t < N_ALL; t++)
+            if (!is_float(ALL_DTYPES[t]))
+                CHECK(cpool_first_invalid_activation(ALL_DTYPES[t], xi, 1) == -2);
+        CHECK(cpool_first_invalid_activation((cpool_dtype)99, xi, 1) == -2);
+    }
+}
+
+/* ---- max unpooling: index scatter store and gather winners ------------- */
+
+/* In g, in are dst's extents and out src's.  Indices per plane: random with
+ * many repeats and some -1; `bad` puts out-of-range indices (>= plane size,
+ * -2, huge, INT64_MIN) into two elements, which must give CPOOL_EINDEX and
+ * be skipped. */
+static void case_unpool(cpool_dtype dt, int64_t n, int64_t c, const int64_t *in3,
+                        const int64_t *out3, int bad)
+{
+    cpool_geom g, gl;
+    const size_t es = esize(dt);
+    const int64_t P = prod3(in3), Q = prod3(out3), planes = n * c;
+    const int64_t nd = planes * P, ns = planes * Q;
+    void *src = alloc_exact(ns, es), *dst = alloc_exact(nd, es);
+    void *gd = alloc_exact(nd, es), *gs = alloc_exact(ns, es);
+    int64_t *ind = (int64_t *)alloc_exact(ns, sizeof(int64_t));
+    double *dref = (double *)xmalloc((size_t)nd * sizeof(double));
+    int64_t *who = (int64_t *)xmalloc((size_t)nd * sizeof(int64_t));
+    int64_t pl, o, i;
+    int a;
+    memset(&g, 0, sizeof g);
+    g.n = n;
+    g.c = c;
+    for (a = 0; a < 3; a++) {
+        g.in[a] = in3[a];
+        g.out[a] = out3[a];
+        g.kernel[a] = g.stride[a] = g.dilation[a] = 1;
+    }
+    gl = g;
+    gl.channels_last = 1;
+    snprintf(ctx, sizeof ctx, "unpool %s n=%lld c=%lld dst=%lldx%lldx%lld src=%lldx%lldx%lld bad=%d",
+             dt_name(dt), (long long)n, (long long)c, (long long)in3[0], (long long)in3[1],
+             (long long)in3[2], (long long)out3[0], (long long)out3[1], (long long)out3[2], bad);
+    for (pl = 0; pl < planes; pl++)
+        for (o = 0; o < Q; o++) {
+            const uint32_t r = rnd() % 8;
+            int64_t k = r == 0 ? -1 : (int64_t)(rnd() % (uint32_t)P);
+            if (r == 1 && o > 0 && ind[pl * Q + o - 1] >= 0)
+                k = ind[pl * Q + o - 1]; /* a repeat right after */
+            ind[pl * Q + o] = k;
+            setv(dt, src, pl * Q + o, (double)(1 + (pl * Q + o) % 100));
+        }
+    ind[0] = 0; /* plane 0: index 0 three times, the last one wins */
+    if (Q > 2) {
+        ind[Q / 2] = 0;
+        ind[Q - 1] = 0;
+    }
+    if (bad) {
+        const int64_t v = bad == 1 ? P : bad == 2 ? -2 : bad == 3 ? ((int64_t)1 << 40) : INT64_MIN;
+        ind[(planes - 1) * Q + Q / 2] = v;
+        ind[1] = bad == 1 ? INT64_MAX : v;
+    }
+    for (i = 0; i < nd; i++)
+        setv(dt, gd, i, (double)(1 + i % 90));
+
+    for (i = 0; i < nd; i++) {
+        dref[i] = 0;
+        who[i] = -1;
+    }
+    for (pl = 0; pl < planes; pl++)
+        for (o = 0; o < Q; o++) {
+            const int64_t k = ind[pl * Q + o];
+            if (k >= 0 && k < P) {
+                dref[pl * P + k] = getv(dt, src, pl * Q + o);
+                who[pl * P + k] = o;
+            }
+        }
+
+    CHECK(cpool_index_scatter_store(dt, &g, src, ind, dst) == (bad ? CPOOL_EINDEX : CPOOL_OK));
+    for (i = 0; i < nd; i++)
+        CHECK(getv(dt, dst, i) == dref[i]);
+    CHECK(cpool_index_gather_winners(dt, &g, gd, ind, gs) == (bad ? CPOOL_EINDEX : CPOOL_OK));
+    for (pl = 0; pl < planes; pl++)
+        for (o = 0; o < Q; o++) {
+            const int64_t k = ind[pl * Q + o];
+            const int won = k >= 0 && k < P && who[pl * P + k] == o;
+            CHECK(getv(dt, gs, pl * Q + o) == (won ? getv(dt, gd, pl * P + k) : 0.0));
+        }
+    if (planes > 0 && Q > 2) /* plane 0's index 0: only its last holder gets a gradient */
+        CHECK(getv(dt, gs, 0) == 0 && getv(dt, gs, Q / 2) == 0 &&
+              getv(dt, gs, Q - 1) == getv(dt, gd, 0));
+
+    /* channels-last: the store in its own layout; the gather refuses it */
+    {
+        void *srcl = alloc_exact(ns, es), *dstl = alloc_exact(nd, es), *dt2 = alloc_exact(nd, es);
+        int64_t *indl = (int64_t *)alloc_exact(ns, sizeof(int64_t));
+        to_cl(es, n, c, Q, src, srcl);
+        to_cl(sizeof(int64_t), n, c, Q, ind, indl);
+        CHECK(cpool_index_scatter_store(dt, &gl, srcl, indl, dstl) ==
+              (bad ? CPOOL_EINDEX : CPOOL_OK));
+        to_cf(es, n, c, P, dstl, dt2);
+        for (i = 0; i < nd; i++)
+            CHECK(getv(dt, dt2, i) == dref[i]);
+        CHECK(cpool_index_gather_winners(dt, &gl, gd, indl, gs) == CPOOL_EINVAL);
+        free(srcl);
+        free(dstl);
+        free(dt2);
+        free(indl);
+    }
+    free(src);
+    free(dst);
+    free(gd);
+    free(gs);
+    free(ind);
+    free(dref);
+    free(who);
+}
+
+static void test_unpool(void)
+{
+    static const struct {
+        int64_t n, c, in[3], out[3];
+    } cases[] = {
+        {2, 3, {1, 2, 3}, {1, 1, 5}},
+        {1, 2, {1, 4, 4}, {1, 3, 3}},
+        {2, 2, {2, 2, 2}, {1, 2, 4}},
+        {1, 20, {1, 3, 3}, {1, 2, 2}}, /* channels-last channel blocks */
+    };
+    int ci, t, bad;
+    for (ci = 0; ci < (int)(sizeof cases / sizeof cases[0]); ci++)
+        for (t = 0; t < N_ALL; t++)
+            for (bad = 0; bad <= 4; bad++)
+                if (bad == 0 || ci == 0)
+                    case_unpool(ALL_DTYPES[t], cases[ci].n, cases[ci].c, cases[ci].in,
+                                cases[ci].out, bad);
+    {
+        const int64_t in3[3] = {1, 2, 2}, out3[3] = {1, 1, 2};
+        float s[2] = {1, 2}, d[4];
+        int64_t ind[2] = {0, 1};
+        cpool_geom g;
+        memset(&g, 0, sizeof g);
+        g.n = g.c = 1;
+        memcpy(g.in, in3, sizeof in3);
+        memcpy(g.out, out3, sizeof out3);
+        snprintf(ctx, sizeof ctx, "unpool unknown dtype");
+        CHECK(cpool_index_scatter_store((cpool_dtype)99, &g, s, ind, d) == CPOOL_EDTYPE);
+        CHECK(cpool_index_gather_winners((cpool_dtype)99, &g, d, ind, s) == CPOOL_EDTYPE);
+    }
+}
+
 int main(void)
 {
     static const int64_t sizes1[] = {1, 2, 5, 7, 9};
@@ -1151,6 +2474,9 @@ int main(void)
     test_scatter_indices();
     test_geom_check();
     test_dtypes();
+    test_bins_geom_check();
+    test_lp_errors();
+    test_first_invalid();
 
     /* The sweep with one thread and with four (the channels-last scatter
      * splits channel blocks when n < threads; big cases go parallel). */
@@ -1161,6 +2487,13 @@ int main(void)
         sweep_rank(3, sizes3, 3);
         big_cases();
         robustness_cases();
+        /* the newer entry points */
+        test_bins();
+        test_y_batch_stride();
+        test_lp();
+        test_global();
+        test_stochastic();
+        test_unpool();
     }
 
     printf("%ld max geometries, %ld avg geometries, %ld checks, %ld failures\n",
