@@ -260,12 +260,13 @@ def indices(ind, expected_shape: tuple, fn: str) -> np.ndarray:
     return contiguous(ind)
 
 
-def scatter_geom(lay_in: Layout, out_spatial: tuple) -> tuple:
-    """Geometry for the index scatter: extents only, no window."""
-    pad3 = (1,) * (3 - lay_in.nd)
+def extents_geom(lay: Layout, in_spatial: tuple, out_spatial: tuple) -> tuple:
+    """A geometry of extents only, no window: the index scatter and gather
+    (`in` is the destination plane, `out` the source's) and global pooling."""
+    pad3 = (1,) * (3 - lay.nd)
     one3 = (1, 1, 1)
-    return (lay_in.n, lay_in.c, pad3 + lay_in.spatial, pad3 + tuple(out_spatial),
-            one3, one3, (0, 0, 0), one3, int(lay_in.channels_last))
+    return (lay.n, lay.c, pad3 + tuple(in_spatial), pad3 + tuple(out_spatial),
+            one3, one3, (0, 0, 0), one3, int(lay.channels_last))
 
 
 def spatial_of(shape: tuple, lay: Layout) -> tuple:

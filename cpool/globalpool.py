@@ -15,10 +15,7 @@ def _global(fn, x, is_max, channels_last):
     lay = _args.layout(x, x.ndim - 2, channels_last, fn)
     y = np.empty((lay.n, lay.c), dtype=x.dtype.newbyteorder("="))
     if y.size:
-        pad3 = (1,) * (3 - lay.nd)
-        one3 = (1, 1, 1)
-        geom = (lay.n, lay.c, pad3 + lay.spatial, one3, one3, one3, (0, 0, 0), one3,
-                int(lay.channels_last))
+        geom = _args.extents_geom(lay, lay.spatial, (1,) * lay.nd)
         _args.check_status(_core.global_pool(code, geom, _args.contiguous(x), y, is_max), fn)
     return y
 

@@ -56,8 +56,8 @@ def index_backward(nd, fn, grad_output, indices, input_shape, channels_last):
     ind = _args.indices(indices, expected, fn)
     gx = np.empty(lay.shape(lay.spatial), dtype=g.dtype)
     if gx.size:
-        rc = _core.index_scatter(code, _args.scatter_geom(lay, _args.spatial_of(g.shape, lay)),
-                                 g, ind, gx, False)
+        geom = _args.extents_geom(lay, lay.spatial, _args.spatial_of(g.shape, lay))
+        rc = _core.index_scatter(code, geom, g, ind, gx, False)
         _args.check_status(rc, fn, int(np.prod(lay.spatial)))
     return gx
 

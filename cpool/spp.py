@@ -61,7 +61,7 @@ def _level_bins(spatial, level, rule, fn):
     return tuple(_args.adaptive_bins(a, level) for a in spatial)
 
 
-def _setup(fn, shape, levels, mode, bins, channels_last):
+def _setup(fn, levels, mode, bins):
     mode = _choice(mode, _MODES, fn, "mode")
     bins = _choice(bins, _BINS, fn, "bins")
     levels = _levels(levels, fn)
@@ -84,7 +84,7 @@ def spatial_pyramid_pool(x: np.ndarray, levels: Sequence[int] = (1, 2, 4), mode:
     ``"avg"``."""
     fn = "spatial_pyramid_pool"
     x = _args.array(x, fn)
-    mode, bins, levels = _setup(fn, x.shape, levels, mode, bins, channels_last)
+    mode, bins, levels = _setup(fn, levels, mode, bins)
     code = _args.dtype_code(x, _args.MAX_DTYPES if mode == "max" else _args.FLOAT_DTYPES, fn)
     lay = _args.layout(x, 2, channels_last, fn)
     return_indices = _args.flag(return_indices, fn, "return_indices")
@@ -131,7 +131,7 @@ def spatial_pyramid_pool_backward(grad_output: np.ndarray, input_shape: Tuple[in
     (required for ``mode="max"``), or each bin's gradient spread over it
     (``"avg"``); the levels' contributions add up."""
     fn = "spatial_pyramid_pool_backward"
-    mode, bins, levels = _setup(fn, None, levels, mode, bins, channels_last)
+    mode, bins, levels = _setup(fn, levels, mode, bins)
     lay = _args.input_shape(input_shape, 2, channels_last, fn)
     features = lay.c * sum(l * l for l in levels)
     shape = (lay.n, features) if lay.batched else (features,)
@@ -155,6 +155,7 @@ def spatial_pyramid_pool_backward(grad_output: np.ndarray, input_shape: Tuple[in
                              f"spatial_pyramid_pool(..., return_indices=True))")
         ind = _args.indices(indices, shape, fn).reshape(lay.n, features)
         gp, ip = per_plane(g), per_plane(ind)
+        per_plane_out = sum(l * l for l in levels)
         if lay.channels_last:  # the scatter walks (n, outputs, C) for this layout
             gp = np.ascontiguousarray(gp.transpose(0, 2, 1))
             ip = np.ascontiguousarray(ip.transpose(0, 2, 1))
@@ -162,8 +163,8 @@ def spatial_pyramid_pool_backward(grad_output: np.ndarray, input_shape: Tuple[in
             gp, ip = np.ascontiguousarray(gp), np.ascontiguousarray(ip)
         gx = np.empty(lay.shape(lay.spatial), dtype=g.dtype)
         if gx.size:
-            rc = _core.index_scatter(code, _args.scatter_geom(lay, (1, gp.size // max(
-                lay.n * lay.c, 1))), gp, ip, gx, False)
+            geom = _args.extents_geom(lay, lay.spatial, (1, per_plane_out))
+            rc = _core.index_scatter(code, geom, gp, ip, gx, False)
             _args.check_status(rc, fn, int(np.prod(lay.spatial)))
         return gx
     gx = np.zeros(lay.shape(lay.spatial), dtype=g.dtype)

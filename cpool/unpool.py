@@ -47,14 +47,6 @@ def _unpool_size(lay, kernel_size, stride, padding, output_size, fn):
     return size
 
 
-def _unpool_geom(lay, size):
-    """Scatter geometry: dst (`in`) is the unpooled plane, src (`out`) is x's."""
-    pad3 = (1,) * (3 - lay.nd)
-    one3 = (1, 1, 1)
-    return (lay.n, lay.c, pad3 + tuple(size), pad3 + lay.spatial, one3, one3, (0, 0, 0), one3,
-            int(lay.channels_last))
-
-
 def _max_unpool(nd, fn, x, indices, kernel_size, stride, padding, output_size, channels_last):
     x = _args.array(x, fn)
     code = _args.dtype_code(x, _args.MAX_DTYPES, fn)
@@ -63,8 +55,8 @@ def _max_unpool(nd, fn, x, indices, kernel_size, stride, padding, output_size, c
     size = _unpool_size(lay, kernel_size, stride, padding, output_size, fn)
     y = np.empty(lay.shape(size), dtype=x.dtype.newbyteorder("="))
     if x.size:
-        rc = _core.index_scatter(code, _unpool_geom(lay, size), _args.contiguous(x), ind, y,
-                                 True)
+        geom = _args.extents_geom(lay, size, lay.spatial)  # dst: the unpooled plane
+        rc = _core.index_scatter(code, geom, _args.contiguous(x), ind, y, True)
         _args.check_status(rc, fn, int(np.prod(size)))
     else:
         y.fill(0)
@@ -86,7 +78,8 @@ def _max_unpool_backward(nd, fn, grad_output, indices, channels_last):
         g, ind = _args.to_channels_first(g, lay), _args.to_channels_first(ind, lay)
     gx = np.empty(cf.shape(lay.spatial), dtype=g.dtype)
     if gx.size:
-        rc = _core.index_gather_winners(code, _unpool_geom(cf, size), g, ind, gx)
+        geom = _args.extents_geom(cf, size, lay.spatial)
+        rc = _core.index_gather_winners(code, geom, g, ind, gx)
         _args.check_status(rc, fn, int(np.prod(size)))
     return _args.to_channels_last(gx, lay) if lay.channels_last else gx
 
