@@ -612,3 +612,38 @@ def test_results_identical_at_every_thread_count(rng):
         with cpool.num_threads(n):
             for a, b in zip(base, _all_ops(x, xl)):
                 np.testing.assert_array_equal(a, b)
+
+
+def _special(shape, dtype, seed):
+    """Values that make the pick order visible: -0 and +0 (equal, different
+    bits), NaNs with distinct payloads, -inf and a few ties."""
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, -0.0, 1.0, 1.0, -np.inf, -1.0, np.nan], dtype)
+    x = pool[rng.integers(len(pool), size=shape)]
+    bits = x.view(np.uint32 if dtype == np.float32 else np.uint64)
+    nan = np.isnan(x)
+    bits[nan] |= rng.integers(1, 1 << 20, size=int(nan.sum())).astype(bits.dtype)
+    return x
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape,out", [
+    ((2, 3, 9, 40), (3, 5)),      # column groups
+    ((2, 3, 9, 40), (2, 1)),      # whole rows: one merged run through the lanes
+    ((1, 2, 5, 300), (2, 2)),     # windows wider than half a chunk: lanes per row
+    ((1, 2, 4, 5, 37), (2, 3, 4)),
+    ((2, 2, 700), (3,)),
+    ((2, 2, 11, 13), (13, 17)),   # more outputs than columns: overlapping bins
+])
+def test_max_bins_bit_exact_on_zero_and_nan_ties(dtype, shape, out):
+    """Bin windows are reduced columns first or through lanes; the result
+    must still be the scan-order pick, bit for bit."""
+    nd = len(out)
+    fn = getattr(cpool, f"adaptive_max_pool{nd}d")
+    for seed in range(3):
+        x = _special(shape, dtype, seed)
+        with np.errstate(invalid="ignore"):
+            y, i = fn(x, out, return_indices=True)
+            ry, ri = ref.adaptive_max_pool(x, nd, out)
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(y.view(f"u{x.itemsize}"), ry.view(f"u{x.itemsize}"))

@@ -619,3 +619,28 @@ BAD_CALLS = [
                               for j, (_, _, w) in enumerate(BAD_CALLS)])
 def test_bad_call_raises(call, exc, words):
     check_bad_call(call, exc, words, (X2, X3, U2, U3, G2, I2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd,shape,k,out", [
+    (2, (2, 3, 17, 29), 2, (11, 19)),
+    (2, (1, 2, 9, 33), (3, 2), (5, 20)),
+    (3, (1, 2, 6, 7, 23), 2, (3, 4, 15)),
+])
+def test_bit_exact_on_zero_and_nan_ties(dtype, nd, shape, k, out):
+    """Windows are reduced columns first; -0/+0 ties and NaN payloads must
+    still come out as the scan-order pick, bit for bit."""
+    rng = np.random.default_rng(7)
+    pool = np.array([0.0, -0.0, 1.0, -np.inf, np.nan], dtype)
+    fn = getattr(cpool, f"fractional_max_pool{nd}d")
+    for _ in range(3):
+        x = pool[rng.integers(len(pool), size=shape)]
+        bits = x.view(f"u{x.itemsize}")
+        nan = np.isnan(x)
+        bits[nan] |= rng.integers(1, 1 << 20, size=int(nan.sum())).astype(bits.dtype)
+        u = rng.random(shape[:2] + (nd,))
+        with np.errstate(invalid="ignore"):
+            y, i = fn(x, k, out, return_indices=True, random_samples=u)
+            ry, ri = ref.fractional_max_pool(x, nd, k, out, random_samples=u)
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(y.view(bits.dtype), ry.view(bits.dtype))
