@@ -378,16 +378,13 @@ def seed64(seed, fn: str) -> int:
 _FAST_LIMIT = 512
 
 
-def _plain_window_arg(v) -> bool:
-    t = type(v)
-    return t is int or v is None or (t is tuple and all(type(e) is int for e in v))
-
-
 def fast_key(x, window_args, flags):
     if type(x) is not np.ndarray or not x.flags.c_contiguous or not x.dtype.isnative:
         return None
-    for v in window_args:
-        if not _plain_window_arg(v):
+    for v in window_args:  # ints, None or tuples of ints
+        t = type(v)
+        if t is not int and v is not None and not (
+                t is tuple and all(type(e) is int for e in v)):
             return None
     for v in flags:
         if type(v) is not bool:
@@ -396,9 +393,10 @@ def fast_key(x, window_args, flags):
 
 
 class FastCache(dict):
-    """key -> (dtype code, result shape, result dtype, prepared geometry)."""
+    """key -> (dtype code, result shape, result dtype, prepared geometry,
+    the family's extra arguments)."""
 
-    def remember(self, key, code, shape, dtype, geom):
+    def remember(self, key, code, shape, dtype, geom, *extra):
         if key is not None and len(self) < _FAST_LIMIT:
             from . import _core
-            self[key] = (code, shape, dtype, _core.geometry(geom))
+            self[key] = (code, shape, dtype, _core.geometry(geom), extra)

@@ -24,13 +24,12 @@ _FAST = _args.FastCache()
 
 def _avg_pool(nd, fn, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, channels_last, out):
-    key = (_args.fast_key(x, (nd, kernel_size, stride, padding, divisor_override),
-                          (ceil_mode, count_include_pad, channels_last))
-           if out is None else None)
+    key = _args.fast_key(x, (nd, kernel_size, stride, padding, divisor_override),
+                         (ceil_mode, count_include_pad, channels_last))
     hit = _FAST.get(key) if key is not None else None
     if hit is not None:
-        code, shape, dtype, (geom, cip, div) = hit
-        y = np.empty(shape, dtype)
+        code, shape, dtype, geom, (cip, div) = hit
+        y = np.empty(shape, dtype) if out is None else _args.output(out, shape, dtype, fn, (x,))
         if y.size:
             _args.check_status(_core.avg_pool(code, geom, x, y, cip, div, False), fn)
         return y
@@ -44,8 +43,7 @@ def _avg_pool(nd, fn, x, kernel_size, stride, padding, ceil_mode, count_include_
     if y.size:
         _args.check_status(_core.avg_pool(code, geom, _args.contiguous(x), y, cip, div, False),
                            fn)
-    if key is not None and len(_FAST) < 512:
-        _FAST[key] = (code, y.shape, y.dtype, (_core.geometry(geom), cip, div))
+    _FAST.remember(key, code, y.shape, y.dtype, geom, cip, div)
     return y
 
 

@@ -16,13 +16,12 @@ _FAST = _args.FastCache()
 
 def _max_pool(nd, fn, x, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices, channels_last, out):
-    key = (_args.fast_key(x, (nd, kernel_size, stride, padding, dilation),
-                          (ceil_mode, return_indices, channels_last))
-           if out is None else None)
+    key = _args.fast_key(x, (nd, kernel_size, stride, padding, dilation),
+                         (ceil_mode, return_indices, channels_last))
     hit = _FAST.get(key) if key is not None else None
     if hit is not None:
-        code, shape, dtype, geom = hit
-        y = np.empty(shape, dtype)
+        code, shape, dtype, geom, _ = hit
+        y = np.empty(shape, dtype) if out is None else _args.output(out, shape, dtype, fn, (x,))
         ind = np.empty(shape, np.int64) if return_indices else None
         if y.size:
             _args.check_status(_core.max_pool_fwd(code, geom, x, y, ind), fn)

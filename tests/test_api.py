@@ -172,3 +172,28 @@ def test_repeated_calls_reuse_checks_without_skipping_them(rng):
     xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     np.testing.assert_array_equal(cpool.max_pool2d(xl, 2, channels_last=True),
                                   y.transpose(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("fn", [cpool.max_pool2d, cpool.avg_pool2d])
+def test_repeated_calls_still_check_out(rng, fn):
+    """out= takes the repeated-call fast path too, and is checked there."""
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    y = fn(x, 2)
+    out = np.full_like(y, np.nan)
+    for _ in range(2):
+        assert fn(x, 2, out=out) is out
+        np.testing.assert_array_equal(out, y)
+    bad = [(np.empty((2, 3, 4, 5), np.float32), ValueError, "shape"),
+           (np.empty(y.shape, np.float64), ValueError, "dtype"),
+           (np.empty((2, 3, 4, 8), np.float32)[..., ::2], ValueError, "contiguous"),
+           (y.tolist(), TypeError, "numpy.ndarray"),
+           (x[:, :, :4, :4], ValueError, None)]
+    ro = np.empty_like(y)
+    ro.flags.writeable = False
+    bad.append((ro, ValueError, "writeable"))
+    for o, err, msg in bad:
+        with pytest.raises(err, match=msg):
+            fn(x, 2, out=o)
+    xx = np.zeros((2, 3, 8, 8), np.float32)
+    with pytest.raises(ValueError, match="overlap"):
+        fn(xx, 2, out=xx.reshape(-1)[: y.size].reshape(y.shape))
