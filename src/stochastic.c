@@ -21,8 +21,12 @@ int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x
     int a, rc = cpool_geom_check(g);
     if (rc != CPOOL_OK)
         return rc;
+    /* PyTorch's pooling rules (pad <= kernel / 2, the last window starting
+     * inside the input) give every window an element to draw; the kernels
+     * rely on it, so a geometry without them is refused here too. */
     for (a = 0; a < 3; a++)
-        if (g->dilation[a] != 1 || g->bins[a])
+        if (g->dilation[a] != 1 || g->bins[a] || 2 * g->pad[a] > g->kernel[a] ||
+            (g->out[a] > 0 && (g->out[a] - 1) * g->stride[a] - g->pad[a] >= g->in[a]))
             return CPOOL_EINVAL;
     key[0] = (uint32_t)seed;
     key[1] = (uint32_t)(seed >> 32);

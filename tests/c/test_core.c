@@ -2213,6 +2213,26 @@ static void test_stochastic(void)
             case_stochastic(FLOAT_DTYPES[t], &g, 0x0123456789abcdefULL + (uint64_t)ci);
     }
 
+    /* Geometries with an empty window are refused before any read. */
+    {
+        const int64_t in[2] = {4, 4}, k2[2] = {2, 2}, p1[2] = {0, 1}, s2[2] = {2, 2};
+        float *x = (float *)alloc_exact(16, sizeof(float));
+        float *y = (float *)alloc_exact(64, sizeof(float));
+        int64_t *ind = (int64_t *)alloc_exact(64, sizeof(int64_t));
+        snprintf(ctx, sizeof ctx, "stochastic empty windows refused");
+        memset(x, 0, 16 * sizeof(float));
+        CHECK(make_geom(&g, 2, 1, 1, in, k2, s2, p1, one, 0, 0));
+        g.pad[2] = 2; /* pad > kernel / 2: the first column window is all padding */
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+        CHECK(make_geom(&g, 2, 1, 1, in, k2, s2, p1, one, 0, 0));
+        g.out[2] = 4; /* the last window starts past the input */
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, NULL, 0, 1) == CPOOL_EINVAL);
+        free(x);
+        free(y);
+        free(ind);
+    }
+
     /* The seed's low and high words both matter. */
     {
         const int64_t in[2] = {40, 40}, k[2] = {2, 2}, p[2] = {0, 0};
