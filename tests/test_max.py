@@ -167,3 +167,20 @@ def test_backward_finite_differences(nd, rng):
             flat[j] = old
             num.reshape(-1)[j] = (fp - fm) / (2 * eps)
             assert abs(num.reshape(-1)[j] - gx.reshape(-1)[j]) < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.uint16])
+@pytest.mark.parametrize("W", [9, 40, 61, 75, 112])
+def test_narrow_ints_long_rows(dtype, W):
+    """Narrow integer rows run their last vector past the row's end (into the
+    next row, never past the array): results and indices stay exact, up to
+    the last row of the last plane."""
+    rng = np.random.default_rng(W)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, size=(2, 3, 7, W), endpoint=True).astype(dtype)
+    for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (5, 3, 2)]:
+        y, i = cpool.max_pool2d(x, k, s, p, return_indices=True)
+        ry, ri = ref.max_pool(x, 2, k, s, p)
+        np.testing.assert_array_equal(y, ry)
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(cpool.max_pool2d(x, k, s, p), ry)
