@@ -4,6 +4,8 @@ import random
 import numpy as np
 import pytest
 
+import cpool
+
 SHAPES = {1: (2, 3, 11), 2: (2, 3, 7, 8), 3: (2, 2, 5, 6, 5)}
 FLOATS = [np.float32, np.float64]
 INTS = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64]
@@ -69,3 +71,15 @@ def check_bad_call(call, exc, words, arrays):
     assert any(w in str(info.value) for w in words), str(info.value)
     for a, b in zip(before, arrays):
         np.testing.assert_array_equal(a, b)
+
+
+def same_at_every_thread_count(run, counts=(2, 3)):
+    """run() at one thread, then at each of `counts`: every returned array
+    must be identical.  Returns the one-thread results."""
+    with cpool.num_threads(1):
+        base = run()
+    for n in counts:
+        with cpool.num_threads(n):
+            for a, b in zip(base, run()):
+                np.testing.assert_array_equal(a, b)
+    return base

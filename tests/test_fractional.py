@@ -10,7 +10,8 @@ import pytest
 import cpool
 import reference as ref
 import reference as rf
-from conftest import check_bad_call, FLOATS, INTS, make_input, to_layout
+from conftest import (check_bad_call, FLOATS, INTS, make_input, to_layout,
+                      same_at_every_thread_count)
 
 
 def fwd(nd):
@@ -342,12 +343,7 @@ def test_thread_count_invariance(nd, rng):
                 fb(to_layout(g, True), il, xl.shape, channels_last=True),
                 f(x.astype(np.int16), k, O, random_samples=u)]
 
-    with cpool.num_threads(1):
-        one = run()
-    with cpool.num_threads(2):
-        two = run()
-    for a, b in zip(one, two):
-        np.testing.assert_array_equal(a, b)
+    one = same_at_every_thread_count(run, counts=(2,))
     np.testing.assert_array_equal(np.moveaxis(one[2], -1, 1), one[0])
     # overlapping windows (k = 3, O = I/2) make the backward accumulate
     assert one[6].max() > 1

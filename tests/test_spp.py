@@ -13,7 +13,8 @@ import pytest
 
 import cpool
 import reference as ref
-from conftest import FLOATS, INTS, check_bad_call, make_input, to_layout
+from conftest import (FLOATS, INTS, check_bad_call, make_input, to_layout,
+                      same_at_every_thread_count)
 
 
 def spp(*args, **kw):
@@ -522,12 +523,7 @@ def _all_ops(x, xl):
 def test_results_identical_at_every_thread_count(rng):
     x = rng.standard_normal((4, 24, 45, 38)).astype(np.float32)
     xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
-    with cpool.num_threads(1):
-        base = _all_ops(x, xl)
-    for n in (2, 3):
-        with cpool.num_threads(n):
-            for a, b in zip(base, _all_ops(x, xl)):
-                np.testing.assert_array_equal(a, b)
+    same_at_every_thread_count(lambda: _all_ops(x, xl))
 
 
 # ---- errors --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cpool
-from conftest import make_input
+from conftest import make_input, same_at_every_thread_count
 
 # Large enough to cross the C core's parallel threshold.
 SHAPE = (2, 5, 67, 71)
@@ -65,12 +65,7 @@ def test_absurd_thread_counts_are_capped(rng):
 
 def test_results_identical_at_every_thread_count(rng):
     args = _inputs(rng)
-    with cpool.num_threads(1):
-        base = _all_ops(*args)
-    for n in (2, 3, 4):
-        with cpool.num_threads(n):
-            for a, b in zip(base, _all_ops(*args)):
-                np.testing.assert_array_equal(a, b)
+    same_at_every_thread_count(lambda: _all_ops(*args), counts=(2, 3, 4))
 
 
 def test_omp_num_threads_is_honoured():

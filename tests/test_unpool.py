@@ -11,7 +11,7 @@ import cpool
 import reference as ref
 import reference as rf
 from conftest import (FLOATS, INTS, SHAPES, check_bad_call, make_input, to_layout,
-                      window_configs)
+                      same_at_every_thread_count, window_configs)
 
 
 def fwd(nd):
@@ -288,13 +288,7 @@ def test_thread_count_invariance(rng):
                 cpool.max_unpool2d_backward(gd, dup),
                 cpool.max_unpool3d(x[:, :, None], dup[:, :, None], (1, 2, 2), 1)]
 
-    with cpool.num_threads(1):
-        one = run()
-    for n in (2, 3):
-        with cpool.num_threads(n):
-            other = run()
-        for a, b in zip(one, other):
-            np.testing.assert_array_equal(a, b)
+    one = same_at_every_thread_count(run)
     last = rf.max_unpool_last_wins_fast(x, dup, (65, 65))
     np.testing.assert_array_equal(one[3], last)
     np.testing.assert_array_equal(np.moveaxis(one[4], -1, 1), last)
