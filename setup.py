@@ -8,6 +8,9 @@ compiler setuptools will really use.  CPOOL_OPENMP selects what happens:
   0               serial build
 On macOS with Apple clang, OpenMP comes from libomp: CPOOL_LIBOMP_PREFIX, or
 Homebrew's prefix.  pip hides this output; cpool.show_config() tells afterwards.
+
+The C files compile in parallel, one per core (CPOOL_BUILD_JOBS to set the
+count): the max kernels alone take minutes in one file, so they are split.
 """
 import glob
 import os
@@ -17,6 +20,7 @@ import sys
 import sysconfig
 import tempfile
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -70,6 +74,22 @@ def _warn_box(lines):
     print(msg, file=sys.stderr)
 
 
+def _compile_in_parallel(compiler, jobs):
+    """Make compiler.compile build its sources `jobs` at a time.  Each source
+    still goes through the compiler's own compile(); only the loop over the
+    list is spread over threads, each waiting on its compiler process."""
+    serial = compiler.compile
+
+    def compile(sources, *args, **kwargs):
+        if jobs <= 1 or len(sources) <= 1:
+            return serial(sources, *args, **kwargs)
+        with ThreadPoolExecutor(jobs) as pool:
+            parts = list(pool.map(lambda src: serial([src], *args, **kwargs), sources))
+        return [obj for part in parts for obj in part]
+
+    compiler.compile = compile
+
+
 class BuildExt(build_ext):
     def _probe_openmp(self, cflags, ldflags):
         """Compile, link and run PROBE; True when it printed a team size."""
@@ -120,10 +140,15 @@ class BuildExt(build_ext):
                     "or libomp on macOS) and rebuild, or set CPOOL_OPENMP=1 to",
                     "make this an error. cpool.show_config() reports the result.",
                 ])
-        opt = ["/O2"] if ctype == "msvc" else ["-O3"]
+        # -g0: Python's own CFLAGS carry -g, which quadruples the wheel;
+        # hidden symbols: the module exports its init function and no more
+        opt = ["/O2"] if ctype == "msvc" else ["-O3", "-g0", "-fvisibility=hidden"]
         for ext in self.extensions:
             ext.extra_compile_args = opt + (cflags if use_omp else [])
             ext.extra_link_args = ldflags if use_omp else []
+        if ctype != "msvc":  # MSVC sets itself up on its first compile: keep it serial
+            jobs = int(os.environ.get("CPOOL_BUILD_JOBS") or os.cpu_count() or 1)
+            _compile_in_parallel(self.compiler, jobs)
         super().build_extensions()
 
 

@@ -1,11 +1,12 @@
-/* Max pooling: forward kernels for every element type of the max family. */
+/* Max pooling: the forward entry point, and the kernels for the floating
+ * types (max.h: where the integer types are). */
 #include <float.h>
 #include <stdint.h>
 #include "common.h"
+#include "max.h"
 
 #define CPOOL_BODY "max.inc"
 #include "dtypes_float.h"
-#include "dtypes_int.h"
 #undef CPOOL_BODY
 
 int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
@@ -16,5 +17,5 @@ int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void 
     if (rc != CPOOL_OK)
         return rc;
     cpool_geom_regularize(g, &r);
-    CPOOL_DISPATCH_ALL(dt, max_fwd, (&r, x, y, indices))
+    CPOOL_DISPATCH_ALL(dt, cpool_max_fwd, (&r, x, y, indices))
 }

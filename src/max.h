@@ -1,0 +1,24 @@
+/* The max forward of each element type, one per .inc instantiation.  The
+ * max kernels are most of the build (over 100 s in one file with GCC 12 at
+ * -O3), so they are built in four files that compile in parallel: max.c
+ * (floating types and the entry point), max_int8.c, max_int16.c and
+ * max_int32_64.c. */
+#ifndef CPOOL_MAX_H
+#define CPOOL_MAX_H
+
+#include <stdint.h>
+#include "common.h"
+
+#define CPOOL_MAX_FWD(sfx) \
+    int CPOOL_PASTE(cpool_max_fwd, sfx)(const cpool_geom *g, const void *x, void *y, int64_t *ind)
+CPOOL_MAX_FWD(f32);
+CPOOL_MAX_FWD(f64);
+CPOOL_MAX_FWD(i8);
+CPOOL_MAX_FWD(u8);
+CPOOL_MAX_FWD(i16);
+CPOOL_MAX_FWD(u16);
+CPOOL_MAX_FWD(i32);
+CPOOL_MAX_FWD(i64);
+#undef CPOOL_MAX_FWD
+
+#endif
