@@ -124,3 +124,68 @@ def test_gil_is_released_during_a_kernel():
         done.set()
     t.join()
     assert len(ticks) > 5
+
+
+def _mixed_ops(x, xl, g, gl):
+    """_all_ops and one call of every other family, each deterministic."""
+    pos = np.abs(x)
+    y, i = cpool.max_pool2d(x, 2, return_indices=True)
+    samples = np.linspace(0.05, 0.95, x.shape[0] * x.shape[1] * 2).reshape(
+        x.shape[0], x.shape[1], 2)
+    return _all_ops(x, xl, g, gl) + [
+        cpool.lp_pool2d(pos, 2, 3, 2),
+        cpool.adaptive_avg_pool2d(xl, (5, 7), channels_last=True),
+        cpool.adaptive_max_pool2d(x, 4, return_indices=True)[1],
+        cpool.global_avg_pool(x),
+        cpool.global_max_pool(xl, channels_last=True),
+        cpool.fractional_max_pool2d(x, 2, output_ratio=0.7, random_samples=samples),
+        cpool.stochastic_pool2d(pos, 3, 2, seed=7, return_indices=True)[1],
+        cpool.spatial_pyramid_pool(x, (1, 2, 4)),
+        cpool.max_unpool2d(y, i, 2, output_size=x.shape[-2:]),
+    ]
+
+
+def test_eight_python_threads_while_the_thread_count_changes(rng):
+    """8 Python threads run mixed operations at once while a ninth keeps
+    changing set_num_threads: every call gives the single-threaded answer
+    (a kernel reads the thread count once; no state is shared between
+    calls)."""
+    args = _inputs(rng)
+    old = cpool.get_num_threads()
+    with cpool.num_threads(1):
+        expected = _mixed_ops(*args)
+    errors, calls = [], [0] * 8
+    stop = threading.Event()
+    barrier = threading.Barrier(9)
+
+    def work(j):
+        try:
+            barrier.wait()
+            for _ in range(6):
+                for a, b in zip(expected, _mixed_ops(*args)):
+                    np.testing.assert_array_equal(a, b)
+                calls[j] += len(expected)
+        except Exception as exc:  # reported below, with the thread
+            errors.append((j, exc))
+
+    def changer():
+        barrier.wait()
+        n = 0
+        while not stop.is_set():
+            cpool.set_num_threads(1 + n % 4)
+            n += 1
+            stop.wait(0.0002)
+
+    threads = [threading.Thread(target=work, args=(j,)) for j in range(8)]
+    side = threading.Thread(target=changer)
+    try:
+        for t in threads + [side]:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop.set()
+        side.join()
+        cpool.set_num_threads(old)
+    assert not errors, errors[:3]
+    assert sum(calls) == 8 * 6 * len(expected)
