@@ -35,8 +35,12 @@ cdef extern from "cpool.h" nogil:
                           double p)
     int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y,
                           const void *x, const void *y, void *grad_x, double p)
+    ctypedef struct cpool_counter:
+        uint64_t base
+        int64_t n_stride, c_stride, d_stride, h_stride
     int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
-                                  void *y, int64_t *indices, int training, uint64_t seed)
+                                  void *y, int64_t *indices, int training, uint64_t seed,
+                                  const cpool_counter *counter)
     int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count)
     int cpool_global_pool(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                           int is_max)

@@ -130,16 +130,23 @@ def lp_pool_bwd(int dt, tuple geom, grad_y, x, y, grad_x, double p):
     return rc
 
 
-def stochastic_pool_fwd(int dt, tuple geom, x, y, indices, bint training, uint64_t seed):
+def stochastic_pool_fwd(int dt, tuple geom, x, y, indices, bint training, uint64_t seed,
+                        tuple counter=None):
+    """counter: None, or (base, n_stride, c_stride, d_stride, h_stride)."""
     cdef _Geom G = _Geom(geom)
     cdef int rc
+    cdef cpool_counter ctr
+    cdef const cpool_counter *pctr = NULL
     cdef _Buffer bx = _Buffer(x, False), by = _Buffer(y, True)
     cdef _Buffer bi = _Buffer(indices, True) if indices is not None else None
     cdef void *px = _ptr(bx)
     cdef void *py = _ptr(by)
     cdef int64_t *pi = <int64_t *>_ptr(bi)
+    if counter is not None:
+        ctr.base, ctr.n_stride, ctr.c_stride, ctr.d_stride, ctr.h_stride = counter
+        pctr = &ctr
     with nogil:
-        rc = cpool_stochastic_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi, training, seed)
+        rc = cpool_stochastic_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi, training, seed, pctr)
     return rc
 
 

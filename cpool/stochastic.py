@@ -28,8 +28,30 @@ def _check_activations(x, code, fn):
                          f"but x at position {pos} is {v} ({what})")
 
 
+def _counter(nd, position):
+    """The C core's counter of a call whose outputs are a block of a larger
+    logical output: `position` = (offsets, dims), both (n, c, *spatial)
+    with nd spatial entries; dims is the whole output's channels-first
+    shape, offsets where this call's output element 0 sits in it."""
+    offsets, dims = position
+    pad = 3 - nd
+    n0, c0, *o0 = (int(v) for v in offsets)
+    N, C, *O = (int(v) for v in dims)
+    o0, O = [0] * pad + o0, [1] * pad + O
+    h = O[2]
+    d = O[1] * h
+    c = O[0] * d
+    n = C * c
+    base = n0 * n + c0 * c + o0[0] * d + o0[1] * h + o0[2]
+    if N * n >= 2**63 or base < 0:
+        raise ValueError("stochastic pooling: block position outside the whole output")
+    return (base, n, c, d, h)
+
+
 def _stochastic(nd, fn, x, kernel_size, stride, padding, training, seed, return_indices,
-                channels_last, out):
+                channels_last, out, position=None):
+    """position: for cpool.dask, which block of a larger output this call
+    computes, so that it draws what the whole array would (see _counter)."""
     x = _args.array(x, fn)
     code = _args.dtype_code(x, _args.FLOAT_DTYPES, fn)
     lay = _args.layout(x, nd, channels_last, fn)
@@ -46,8 +68,9 @@ def _stochastic(nd, fn, x, kernel_size, stride, padding, training, seed, return_
     _check_activations(xc, code, fn)  # before anything is written to out
     ind = np.empty(shape, dtype=np.int64) if return_indices else None
     if y.size:
+        counter = _counter(nd, position) if position is not None else None
         _args.check_status(_core.stochastic_pool_fwd(code, lay.geom(win), xc, y, ind,
-                                                     training, key), fn)
+                                                     training, key, counter), fn)
     return (y, ind) if return_indices else y
 
 

@@ -81,12 +81,24 @@ int cpool_lp_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *
 int cpool_lp_pool_bwd(cpool_dtype dt, const cpool_geom *g, const void *grad_y, const void *x,
                       const void *y, void *grad_x, double p);
 
+/* Where a call's outputs sit in a larger logical output, for the counters
+ * of stochastic pooling: output (n, c, od, oh, ow) of the call draws with
+ * counter base + n*n_stride + c*c_stride + od*d_stride + oh*h_stride + ow.
+ * A block of a chunked array (cpool.dask) so draws what the whole array
+ * would. */
+typedef struct {
+    uint64_t base;
+    int64_t n_stride, c_stride, d_stride, h_stride;
+} cpool_counter;
+
 /* Stochastic pooling (regular windows, dilation 1).  training: draw one tap
  * per window with probability a_i / sum(a), Philox keyed by `seed` with the
- * channels-first output index as counter; indices may be NULL.  Otherwise
- * sum(a^2) / sum(a).  Activations must be >= 0 and finite: see below. */
+ * channels-first output index as counter (or the one `counter` gives, when
+ * not NULL); indices may be NULL.  Otherwise sum(a^2) / sum(a).  Activations
+ * must be >= 0 and finite: see below. */
 int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
-                              int64_t *indices, int training, uint64_t seed);
+                              int64_t *indices, int training, uint64_t seed,
+                              const cpool_counter *counter);
 
 /* Offset of the first negative, NaN or infinite element of x[0, count), -1 if
  * none (-2: not a floating dtype). */

@@ -15,9 +15,11 @@
 #undef CPOOL_BODY
 
 int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
-                              int64_t *indices, int training, uint64_t seed)
+                              int64_t *indices, int training, uint64_t seed,
+                              const cpool_counter *counter)
 {
     uint32_t key[2];
+    cpool_counter own;
     int a, rc = cpool_geom_check(g);
     if (rc != CPOOL_OK)
         return rc;
@@ -30,7 +32,15 @@ int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x
             return CPOOL_EINVAL;
     key[0] = (uint32_t)seed;
     key[1] = (uint32_t)(seed >> 32);
-    CPOOL_DISPATCH_FLOAT(dt, stoch_fwd, (g, x, y, indices, training ? key : NULL))
+    if (!counter) { /* the call's own channels-first output index */
+        own.base = 0;
+        own.h_stride = g->out[2];
+        own.d_stride = g->out[1] * own.h_stride;
+        own.c_stride = g->out[0] * own.d_stride;
+        own.n_stride = g->c * own.c_stride;
+        counter = &own;
+    }
+    CPOOL_DISPATCH_FLOAT(dt, stoch_fwd, (g, x, y, indices, training ? key : NULL, counter))
 }
 
 int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count)

@@ -760,3 +760,39 @@ def test_bad_call_raises(call, exc, words):
 def test_largest_seed_accepted():
     y, i = cpool.stochastic_pool2d(X2, 2, seed=2 ** 64 - 1, return_indices=True)
     check_draws(X2, y, i, 2, 2, 2, 0, False)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_block_position_draws_what_the_whole_array_draws(nd, channels_last, rng):
+    """A block of the input pooled with its position in the whole output
+    (the private hook cpool.dask uses) draws exactly the whole call's
+    samples for those outputs: the counters are the whole output's
+    channels-first indices, in either layout."""
+    S = {1: (23,), 2: (9, 14), 3: (6, 7, 8)}[nd]
+    x = np.abs(rng.standard_normal((3, 4) + S)).astype(np.float32)
+    pool = getattr(cpool, f"stochastic_pool{nd}d")
+    y, idx = pool(x, 2, seed=11, return_indices=True)  # k2s2: blocks align
+    O = y.shape[2:]
+    lo = tuple(1 if o > 2 else 0 for o in O)     # a block of outputs away from 0
+    hi = tuple(o - (1 if o > 3 else 0) for o in O)
+    n0, c0 = 1, 1
+    sub = x[n0:3, c0:3][(...,) + tuple(slice(2 * a, 2 * b) for a, b in zip(lo, hi))]
+    want = y[n0:3, c0:3][(...,) + tuple(slice(a, b) for a, b in zip(lo, hi))]
+    want_i = idx[n0:3, c0:3][(...,) + tuple(slice(a, b) for a, b in zip(lo, hi))]
+    if channels_last:
+        sub = np.ascontiguousarray(np.moveaxis(sub, 1, -1))
+    got, got_i = cpool.stochastic._stochastic(
+        nd, "stochastic_pool", sub, 2, None, 0, True, 11, True, channels_last, None,
+        position=((n0, c0) + lo, y.shape))
+    if channels_last:
+        got, got_i = np.moveaxis(got, -1, 1), np.moveaxis(got_i, -1, 1)
+    np.testing.assert_array_equal(got, want)
+    # indices are the block's own; as positions in the whole plane they match
+    local = np.unravel_index(got_i, sub.shape[2:] if not channels_last else sub.shape[1:-1])
+    whole = np.ravel_multi_index(tuple(i + 2 * a for i, a in zip(local, lo)), S)
+    np.testing.assert_array_equal(whole, want_i)
+    # without the position the block draws its own, different samples
+    other = cpool.stochastic._stochastic(nd, "stochastic_pool", sub, 2, None, 0, True, 11,
+                                         False, channels_last, None)
+    assert not np.array_equal(np.moveaxis(other, -1, 1) if channels_last else other, want)

@@ -1614,13 +1614,13 @@ static void test_bins_geom_check(void)
     CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 0, 0) == CPOOL_EINVAL);
     CHECK(cpool_avg_pool_bwd(CPOOL_F32, &g, y, gx, 0, 0) == CPOOL_EINVAL);
     CHECK(cpool_lp_pool_fwd(CPOOL_F32, &g, x, y, 2.0) == CPOOL_EINVAL);
-    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1, NULL) == CPOOL_EINVAL);
     make_bins_geom(&g, 2, n, c, in, out, shared, 0, 0, 0);
     snprintf(ctx, sizeof ctx, "shared bins refused by lp / stochastic");
     CHECK(cpool_lp_pool_fwd(CPOOL_F32, &g, x, y, 2.0) == CPOOL_EINVAL);
     CHECK(cpool_lp_pool_bwd(CPOOL_F32, &g, y, x, y, gx, 2.0) == CPOOL_EINVAL);
-    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
-    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, NULL, 0, 1) == CPOOL_EINVAL);
+    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1, NULL) == CPOOL_EINVAL);
+    CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, NULL, 0, 1, NULL) == CPOOL_EINVAL);
 
     for (j = 0; j < 2; j++) {
         free(shared[j]);
@@ -1691,9 +1691,9 @@ static void case_wide(int fam, cpool_dtype dt, const cpool_geom *gin, int64_t ex
         CHECK(cpool_lp_pool_fwd(dt, &gw, x, yw2, 2.0) == CPOOL_OK);
         break;
     case 3:
-        CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y, ind, 1, 99) == CPOOL_OK);
-        CHECK(cpool_stochastic_pool_fwd(dt, &gw, x, yw, indw, 1, 99) == CPOOL_OK);
-        CHECK(cpool_stochastic_pool_fwd(dt, &gw, x, yw2, NULL, 1, 99) == CPOOL_OK);
+        CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y, ind, 1, 99, NULL) == CPOOL_OK);
+        CHECK(cpool_stochastic_pool_fwd(dt, &gw, x, yw, indw, 1, 99, NULL) == CPOOL_OK);
+        CHECK(cpool_stochastic_pool_fwd(dt, &gw, x, yw2, NULL, 1, 99, NULL) == CPOOL_OK);
         break;
     }
     for (b = 0; b < g.n; b++)
@@ -1777,7 +1777,7 @@ static void test_y_batch_stride(void)
         memset(x, 0, sizeof x);
         CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_EINVAL);
         CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 0, 0) == CPOOL_EINVAL);
-        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1, NULL) == CPOOL_EINVAL);
     }
     free(tab[0]);
     free(tab[1]);
@@ -2118,12 +2118,12 @@ static void case_stochastic(cpool_dtype dt, const cpool_geom *gin, uint64_t seed
         for (q = 0; q < P; q++)
             setv(dt, x, P + q, 0.0);
     to_cl(es, g.n, g.c, P, x, xl);
-    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y, ind, 1, seed) == CPOOL_OK);
-    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y2, NULL, 1, seed) == CPOOL_OK);
-    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, ye, NULL, 0, seed) == CPOOL_OK);
-    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yl, indl, 1, seed) == CPOOL_OK);
-    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yl2, NULL, 1, seed) == CPOOL_OK);
-    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yle, NULL, 0, seed) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y, ind, 1, seed, NULL) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, y2, NULL, 1, seed, NULL) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &g, x, ye, NULL, 0, seed, NULL) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yl, indl, 1, seed, NULL) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yl2, NULL, 1, seed, NULL) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd(dt, &gl, xl, yle, NULL, 0, seed, NULL) == CPOOL_OK);
     ref_stochastic(dt, &g, x, seed, iref, eref, wsum);
 
     for (pl = 0; pl < planes; pl++)
@@ -2223,11 +2223,11 @@ static void test_stochastic(void)
         memset(x, 0, 16 * sizeof(float));
         CHECK(make_geom(&g, 2, 1, 1, in, k2, s2, p1, one, 0, 0));
         g.pad[2] = 2; /* pad > kernel / 2: the first column window is all padding */
-        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1, NULL) == CPOOL_EINVAL);
         CHECK(make_geom(&g, 2, 1, 1, in, k2, s2, p1, one, 0, 0));
         g.out[2] = 4; /* the last window starts past the input */
-        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
-        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, NULL, 0, 1) == CPOOL_EINVAL);
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind, 1, 1, NULL) == CPOOL_EINVAL);
+        CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, NULL, 0, 1, NULL) == CPOOL_EINVAL);
         free(x);
         free(y);
         free(ind);
@@ -2250,7 +2250,7 @@ static void test_stochastic(void)
         snprintf(ctx, sizeof ctx, "stochastic seed words");
         for (si = 0; si < 3; si++) {
             ind[si] = (int64_t *)alloc_exact(Q, sizeof(int64_t));
-            CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind[si], 1, seeds[si]) ==
+            CHECK(cpool_stochastic_pool_fwd(CPOOL_F32, &g, x, y, ind[si], 1, seeds[si], NULL) ==
                   CPOOL_OK);
         }
         for (i = 0; i < Q; i++)
@@ -2274,15 +2274,15 @@ static void test_stochastic(void)
         for (cl = 0; cl <= 1; cl++) {
             CHECK(make_geom(&g, 2, 1, 1, in, k, k, p, d2, 0, cl));
             snprintf(ctx, sizeof ctx, "stochastic dilation refused %s", cl ? "cl" : "cf");
-            CHECK(cpool_stochastic_pool_fwd(CPOOL_F64, &g, x, y, ind, 1, 1) == CPOOL_EINVAL);
-            CHECK(cpool_stochastic_pool_fwd(CPOOL_F64, &g, x, y, NULL, 0, 1) == CPOOL_EINVAL);
+            CHECK(cpool_stochastic_pool_fwd(CPOOL_F64, &g, x, y, ind, 1, 1, NULL) == CPOOL_EINVAL);
+            CHECK(cpool_stochastic_pool_fwd(CPOOL_F64, &g, x, y, NULL, 0, 1, NULL) == CPOOL_EINVAL);
             CHECK(make_geom(&g, 2, 1, 1, in, k, k, p, one, 0, cl));
             snprintf(ctx, sizeof ctx, "stochastic dtype refused %s", cl ? "cl" : "cf");
             for (t = 0; t < N_ALL; t++)
                 if (!is_float(ALL_DTYPES[t]))
-                    CHECK(cpool_stochastic_pool_fwd(ALL_DTYPES[t], &g, x, y, ind, 1, 1) ==
+                    CHECK(cpool_stochastic_pool_fwd(ALL_DTYPES[t], &g, x, y, ind, 1, 1, NULL) ==
                           CPOOL_EDTYPE);
-            CHECK(cpool_stochastic_pool_fwd((cpool_dtype)99, &g, x, y, ind, 1, 1) ==
+            CHECK(cpool_stochastic_pool_fwd((cpool_dtype)99, &g, x, y, ind, 1, 1, NULL) ==
                   CPOOL_EDTYPE);
         }
     }
