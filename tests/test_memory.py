@@ -46,10 +46,10 @@ def _every_family(x, xl, g):
 
 
 def test_repeated_calls_keep_memory_flat(rng):
-    """Three rounds of 300 passes over every family (about 7,500 calls a
-    round): after the first round (allocator warm-up), the process's resident
-    memory grows by at most 64 KiB a round.  A leak of 16 bytes a call would
-    add about 117 KiB a round; here, without one, it is 0-4 KiB."""
+    """Three rounds of 300 passes over every family (6,600 calls a round):
+    after the first round (allocator warm-up), the process's resident memory
+    grows by at most 64 KiB a round.  A leak of 16 bytes a call would add
+    103 KiB a round; here, without one, it is 0-4 KiB."""
     x = rng.standard_normal((2, 3, 17, 19)).astype(np.float32)
     xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
     g = rng.standard_normal((2, 3, 9, 10)).astype(np.float32)
