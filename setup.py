@@ -11,6 +11,10 @@ Homebrew's prefix.  pip hides this output; cpool.show_config() tells afterwards.
 
 The C files compile in parallel, one per core (CPOOL_BUILD_JOBS to set the
 count): the max kernels alone take minutes in one file, so they are split.
+
+CPOOL_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer
+(GCC or Clang; any report is fatal): tools/run_sanitized.sh builds it and runs
+the test suite under it.
 """
 import glob
 import os
@@ -115,6 +119,24 @@ class BuildExt(build_ext):
             os.chdir(old)
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def _rebuild_if_flags_changed(self, flags):
+        """pip builds a local checkout in place, and build_ext skips an
+        extension whose library is newer than its sources, so a sanitizer
+        build followed by a plain one would ship the sanitized library: force
+        a rebuild when the flags differ from the last build's."""
+        stamp = os.path.join(self.build_temp, "cpool-flags.txt")
+        text = " ".join(flags)
+        try:
+            with open(stamp) as f:
+                same = f.read() == text
+        except OSError:
+            same = False
+        if not same:
+            self.force = True
+            os.makedirs(self.build_temp, exist_ok=True)
+            with open(stamp, "w") as f:
+                f.write(text)
+
     def build_extensions(self):
         mode = os.environ.get("CPOOL_OPENMP", "auto").strip().lower()
         if mode not in ("auto", "1", "0"):
@@ -143,9 +165,21 @@ class BuildExt(build_ext):
         # -g0: Python's own CFLAGS carry -g, which quadruples the wheel;
         # hidden symbols: the module exports its init function and no more
         opt = ["/O2"] if ctype == "msvc" else ["-O3", "-g0", "-fvisibility=hidden"]
+        link = []
+        if os.environ.get("CPOOL_SANITIZE", "0").strip() == "1":
+            if ctype == "msvc":
+                raise SystemExit("cpool: CPOOL_SANITIZE=1 needs GCC or Clang")
+            # -O2 rather than -O3 -g0: still the vectorised and cloned paths,
+            # with line numbers in the reports
+            sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                        "-fno-omit-frame-pointer"]
+            opt = ["-O2", "-g", "-fvisibility=hidden"] + sanitize
+            link = sanitize
+            print("cpool: sanitizer build (AddressSanitizer + UBSan)")
         for ext in self.extensions:
             ext.extra_compile_args = opt + (cflags if use_omp else [])
-            ext.extra_link_args = ldflags if use_omp else []
+            ext.extra_link_args = (ldflags if use_omp else []) + link
+        self._rebuild_if_flags_changed(opt + (cflags if use_omp else []) + link)
         if ctype != "msvc":  # MSVC sets itself up on its first compile: keep it serial
             jobs = int(os.environ.get("CPOOL_BUILD_JOBS") or os.cpu_count() or 1)
             _compile_in_parallel(self.compiler, jobs)
