@@ -12,7 +12,34 @@ def _version() -> str:
 
 
 def build_info() -> Dict[str, Any]:
-    """Version, compiler, OpenMP on/off and version, SIMD flags, threads."""
+    """How this copy of cpool was built, as a dict.
+
+    pip hides the compiler's output, so this is where to see what the build
+    decided, above all whether OpenMP is on.
+
+    Returns
+    -------
+    dict
+        ``version`` (str), ``compiler`` (str), ``openmp`` (bool, whether the
+        kernels are parallel), ``openmp_version`` (str such as
+        ``"2019-11 (201911)"``, or None without OpenMP), ``simd`` (list of
+        str, the instruction-set flags the core was compiled for),
+        ``simd_dispatch`` (the run-time dispatch in use, or None) and
+        ``num_threads`` (int, :func:`get_num_threads`).
+
+    See Also
+    --------
+    show_config : Prints the same.
+
+    Examples
+    --------
+    >>> import cpool
+    >>> info = cpool.build_info()
+    >>> print(*sorted(info))
+    compiler num_threads openmp openmp_version simd simd_dispatch version
+    >>> info["version"] == cpool.__version__
+    True
+    """
     facts = _core.build_facts()
     omp = facts["openmp_version"]
     return {
@@ -27,7 +54,24 @@ def build_info() -> Dict[str, Any]:
 
 
 def show_config() -> None:
-    """Print :func:`build_info`."""
+    """Print how this copy of cpool was built.
+
+    One line per entry of :func:`build_info`; a build without OpenMP says so
+    on the ``openmp`` line.
+
+    See Also
+    --------
+    build_info : The same as a dict.
+
+    Examples
+    --------
+    >>> import cpool
+    >>> cpool.show_config()                # doctest: +ELLIPSIS
+    cpool build configuration
+      version         ...
+      compiler        ...
+      openmp          ...
+    """
     info = build_info()
     print("cpool build configuration")
     for key, value in info.items():

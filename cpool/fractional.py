@@ -4,15 +4,15 @@ regions; without them, ``seed`` draws the samples."""
 from __future__ import annotations
 
 import numbers
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional
 
 import numpy as np
 
 from . import _args, _core
+from ._docs import Template, index_backward_doc
+from ._types import (FractionalMaxPoolFunction, IntOrTuple, Pooled, RatioArg, Seed, Shape,
+                     typed_as)
 from .maxpool import index_backward
-
-IntOrTuple = Union[int, Sequence[int]]
-RatioArg = Union[float, Sequence[float], None]
 
 # Column of random_samples for each spatial axis, in PyTorch's order:
 # 2d (H, W) takes columns (1, 0); 3d (D, H, W) takes (0, 1, 2).
@@ -109,51 +109,162 @@ def _fractional(nd, fn, x, kernel_size, output_size, output_ratio, return_indice
     return (y, ind) if return_indices else y
 
 
-_DOC = """Fractional max pooling in {nd}d (Graham 2014) of ``{cf}`` or batch-less
-    (channels-last ``{cl}``).
+_DOC = Template("""\
+{nd}d fractional max pooling (Graham 2014): pseudo-random overlapping windows.
 
-    Size the output with ``output_size`` or ``output_ratio`` (a number or a
-    tuple in (0, 1); ``int(in * ratio)`` per axis).  ``random_samples`` of
-    shape ``(N, C, {nd})`` in [0, 1), in PyTorch's order ({order}), reproduce
-    PyTorch's pooling regions exactly; otherwise ``seed`` (int, Generator or
-    None) draws them.  Returns ``y`` or ``(y, indices)``."""
+Shrinks {the_axes} by a factor that need not be an integer (say 1.5): the
+maximum over overlapping windows of ``kernel_size`` whose starts follow
+Graham's pseudo-random sequence [1]_ in PyTorch's form, with a random offset
+per ``(n, c)`` plane and axis. Each call draws new offsets unless
+``random_samples`` or an int ``seed`` fix them.
+
+Parameters
+----------
+{p_x_max}
+{p_kernel}
+output_size : int or tuple of int, optional
+    Output extent per spatial axis. Give this or ``output_ratio``; it wins
+    when both are given.
+output_ratio : float or tuple of float, optional
+    Output extent as a fraction of the input extent, in (0, 1):
+    ``int(L_in * output_ratio)`` per axis.
+{p_return_indices}
+random_samples : numpy.ndarray, optional
+    The offsets, shaped ``(N, C, {nd})`` (``(C, {nd})`` for a batch-less input),
+    floats in [0, 1), in PyTorch's column order: {order}. With PyTorch's
+    samples the regions, values and indices are PyTorch's exactly.
+seed : int, numpy.random.Generator or None, optional
+    Where the offsets come from when ``random_samples`` is not given: an
+    int (reproducible), a Generator (used as is) or ``None`` (fresh entropy).
+{p_channels_last}
+
+Returns
+-------
+{r_y}
+{r_indices}
+
+Raises
+------
+{e_type}
+ValueError
+    If neither ``output_size`` nor ``output_ratio`` is given, a ratio lies
+    outside (0, 1), an output extent is below 1 or above ``L_in -
+    kernel_size + 1``, ``kernel_size`` is below 1, a negative ``seed`` is
+    given, or ``random_samples`` has the wrong shape or values outside [0,
+    1) (NaN included); or for the shape errors of :func:`max_pool{nd}d`.
+
+See Also
+--------
+fractional_max_pool{nd}d_backward : The gradient, through the indices.
+max_pool{nd}d : Max pooling with a fixed stride.
+adaptive_max_pool{nd}d : Deterministic bins for a given output size.
+cpool.nn.FractionalMaxPool{nd}d : A layer that draws new regions at every forward.
+
+Notes
+-----
+Along an axis of input extent ``L_in``, output extent ``L_out`` and sample
+``u``, window ``i`` covers ``[start_i, start_i + kernel_size)`` with
+``start_i = int((i + u) * alpha) - int(u * alpha)``, ``alpha = (L_in -
+kernel_size) / (L_out - 1)``, and the last window flush with the end,
+``start = L_in - kernel_size``: PyTorch's version of Graham's pseudo-random
+overlapping regions. It is computed in the input's float type (float64 for
+integer input), so PyTorch's samples give PyTorch's regions. The same int
+``seed`` gives the same result at every thread count and in either layout.
+
+{n_indices}
+
+{n_nan_ties}
+
+cpool differs from PyTorch in its checks: a scalar ``output_ratio`` works
+(PyTorch 2.13's functional form raises a ``TypeError``); samples outside
+[0, 1), a zero kernel and an impossible output size raise a ``ValueError``,
+where PyTorch accepts some of them silently; and {note}
+
+References
+----------
+.. [1] B. Graham, "Fractional Max-Pooling", arXiv:1412.6071, 2014.
+
+Examples
+--------
+>>> import numpy as np
+>>> import cpool
+{example}""", order={2: "column 0 for W, column 1 for H",
+                    3: "columns 0, 1, 2 for D, H, W"}, note={
+    2: "``random_samples`` may be batch-less for a batch-less input.",
+    3: """the output may reach ``L_in - kernel_size + 1`` as in 2d, where
+PyTorch's 3d check stops one short."""}, example={2: """\
+>>> x = np.arange(25.0).reshape(1, 1, 5, 5)            # (N, C, H, W)
+>>> u = np.array([[[0.25, 0.5]]])                      # u for W, u for H
+>>> y, idx = cpool.fractional_max_pool2d(x, 2, output_size=3, return_indices=True,
+...                                      random_samples=u)
+>>> print(y)                  # rows [0,2) [2,4) [3,5), columns [0,2) [1,3) [3,5)
+[[[[ 6.  7.  9.]
+   [16. 17. 19.]
+   [21. 22. 24.]]]]
+>>> cpool.fractional_max_pool2d(x, 2, output_ratio=0.7, seed=0).shape
+(1, 1, 3, 3)""", 3: """\
+>>> x = np.arange(216.0).reshape(1, 6, 6, 6)           # (C, D, H, W)
+>>> a = cpool.fractional_max_pool3d(x, 2, output_ratio=0.5, seed=7)
+>>> b = cpool.fractional_max_pool3d(x, 2, output_ratio=0.5, seed=7)
+>>> a.shape, np.array_equal(a, b)
+((1, 3, 3, 3), True)
+>>> xl = np.moveaxis(x, 0, -1)                         # (D, H, W, C)
+>>> cpool.fractional_max_pool3d(xl, 2, (4, 3, 2), seed=0, channels_last=True).shape
+(4, 3, 2, 1)"""})
 
 
+@typed_as(FractionalMaxPoolFunction)
+@_DOC.rank(2)
 def fractional_max_pool2d(x: np.ndarray, kernel_size: IntOrTuple,
                           output_size: Optional[IntOrTuple] = None,
                           output_ratio: RatioArg = None, return_indices: bool = False,
-                          random_samples: Optional[np.ndarray] = None, seed=None, *,
-                          channels_last: bool = False):
+                          random_samples: Optional[np.ndarray] = None, seed: Seed = None, *,
+                          channels_last: bool = False) -> Pooled:
     return _fractional(2, "fractional_max_pool2d", x, kernel_size, output_size, output_ratio,
                        return_indices, random_samples, seed, channels_last)
 
 
+@typed_as(FractionalMaxPoolFunction)
+@_DOC.rank(3)
 def fractional_max_pool3d(x: np.ndarray, kernel_size: IntOrTuple,
                           output_size: Optional[IntOrTuple] = None,
                           output_ratio: RatioArg = None, return_indices: bool = False,
-                          random_samples: Optional[np.ndarray] = None, seed=None, *,
-                          channels_last: bool = False):
+                          random_samples: Optional[np.ndarray] = None, seed: Seed = None, *,
+                          channels_last: bool = False) -> Pooled:
     return _fractional(3, "fractional_max_pool3d", x, kernel_size, output_size, output_ratio,
                        return_indices, random_samples, seed, channels_last)
 
 
-fractional_max_pool2d.__doc__ = _DOC.format(nd=2, cf="(N, C, H, W)", cl="(N, H, W, C)",
-                                            order="column 0 for W, column 1 for H")
-fractional_max_pool3d.__doc__ = _DOC.format(nd=3, cf="(N, C, D, H, W)", cl="(N, D, H, W, C)",
-                                            order="columns for D, H, W")
+_BACKWARD_DOC = index_backward_doc("fractional_max_pool", "FractionalMaxPool", example={2: """\
+>>> x = np.arange(25.0).reshape(1, 1, 5, 5)            # (N, C, H, W)
+>>> u = np.array([[[0.25, 0.5]]])
+>>> y, idx = cpool.fractional_max_pool2d(x, 2, output_size=3, return_indices=True,
+...                                      random_samples=u)
+>>> print(cpool.fractional_max_pool2d_backward(np.ones_like(y), idx, x.shape))
+[[[[0. 0. 0. 0. 0.]
+   [0. 1. 1. 0. 1.]
+   [0. 0. 0. 0. 0.]
+   [0. 1. 1. 0. 1.]
+   [0. 1. 1. 0. 1.]]]]""", 3: """\
+>>> x = np.arange(216.0).reshape(1, 6, 6, 6)           # (C, D, H, W)
+>>> y, idx = cpool.fractional_max_pool3d(x, 2, output_size=3, return_indices=True,
+...                                      seed=1)
+>>> g = cpool.fractional_max_pool3d_backward(np.ones_like(y), idx, x.shape)
+>>> print(g.shape, g.sum())                            # a 1 for each output
+(1, 6, 6, 6) 27.0"""})
 
 
+@_BACKWARD_DOC.rank(2)
 def fractional_max_pool2d_backward(grad_output: np.ndarray, indices: np.ndarray,
-                                   input_shape: Tuple[int, ...], *,
+                                   input_shape: Shape, *,
                                    channels_last: bool = False) -> np.ndarray:
-    """Gradient of :func:`fractional_max_pool2d` (scatter-add through indices)."""
     return index_backward(2, "fractional_max_pool2d_backward", grad_output, indices,
                           input_shape, channels_last)
 
 
+@_BACKWARD_DOC.rank(3)
 def fractional_max_pool3d_backward(grad_output: np.ndarray, indices: np.ndarray,
-                                   input_shape: Tuple[int, ...], *,
+                                   input_shape: Shape, *,
                                    channels_last: bool = False) -> np.ndarray:
-    """Gradient of :func:`fractional_max_pool3d` (scatter-add through indices)."""
     return index_backward(3, "fractional_max_pool3d_backward", grad_output, indices,
                           input_shape, channels_last)

@@ -14,6 +14,8 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from . import _args, _core
+from ._docs import Template
+from ._types import Pooled, Shape, SpatialPyramidPoolFunction, typed_as
 
 _MODES = ("max", "avg")
 _BINS = ("adaptive", "paper")
@@ -68,20 +70,118 @@ def _setup(fn, levels, mode, bins):
     return mode, bins, levels
 
 
+_PARAMS = """\
+levels : sequence of int, default (1, 2, 4)
+    The pyramid: level ``l`` pools the map to an ``l x l`` grid.
+mode : {{'max', 'avg'}}, default 'max'
+    The maximum or the mean of each bin.
+bins : {{'adaptive', 'paper'}}, default 'adaptive'
+    The bin rule (see Notes)."""
+
+_DOC = Template("""\
+Spatial pyramid pooling: a fixed-length vector from any map size.
+
+Pools each ``(n, c)`` plane to an ``l x l`` grid for every pyramid level
+``l`` and concatenates the results, so the feature length depends on the
+channels and the levels only: a classifier after it accepts images of any
+size. This is the pooling layer of He et al. [1]_.
+
+Parameters
+----------
+x : numpy.ndarray
+    Feature maps, ``{x_cf}`` or batch-less ``{x_cf0}``; with
+    ``channels_last=True``, ``{x_cl}`` or ``{x_cl0}``. float32 or float64,
+    and with ``mode='max'`` also int8, uint8, int16, uint16, int32 or int64.
+    Any strides and byte order; ``x`` is never modified.
+{levels}
+return_indices : bool, default False
+    Also return the position of each maximum (``mode='max'`` only).
+channels_last : bool, default False
+    Read ``x`` as channels-last, ``{x_cl}`` or ``{x_cl0}``. The result is
+    the same in both layouts.
+
+Returns
+-------
+features : numpy.ndarray
+    ``(N, C * sum(l * l for l in levels))``, or 1-d ``(C * sum(l * l))``
+    for a batch-less ``x``: level by level in the order given, each level's
+    ``(C, l, l)`` block flattened in C order, in both layouts. Same dtype as
+    ``x``.
+indices : numpy.ndarray of int64
+    Only with ``return_indices=True``, as ``(features, indices)``: shaped
+    like ``features``, the flat offset ``{index}`` in the input plane of
+    each maximum.
+
+Raises
+------
+{e_type}
+ValueError
+    If ``levels`` is empty or holds a level below 1, ``mode`` or ``bins`` is
+    not one of the names above, ``return_indices=True`` with
+    ``mode='avg'``, a level exceeds the map under ``bins='paper'``, or ``x``
+    does not have {ndim} dimensions or has an empty axis other than the
+    batch.
+
+See Also
+--------
+spatial_pyramid_pool_backward : The gradient.
+adaptive_max_pool2d : One level, as an ``(N, C, l, l)`` array.
+cpool.nn.SpatialPyramidPool : The same as a layer object.
+
+Notes
+-----
+Two bin rules are available. ``bins='adaptive'`` uses adaptive pooling's
+bins, ``[floor(i * a / l), ceil((i + 1) * a / l))`` for extent ``a``: the
+rule of the paper's appendix and of the authors' code, which covers every
+element for any map size, levels larger than the map included.
+``bins='paper'`` uses the rule of the paper's main text, window
+``ceil(a / l)`` and stride ``floor(a / l)``, taking the first ``l``
+windows: it leaves the last ``max(a mod l - 1, 0)`` rows or columns
+uncovered (1 for ``a = 14, l = 4``), and a level with ``l > a`` is a
+``ValueError``.
+
+{n_indices}
+
+{n_nan_ties}
+
+References
+----------
+.. [1] K. He, X. Zhang, S. Ren and J. Sun, "Spatial Pyramid Pooling in Deep
+   Convolutional Networks for Visual Recognition", European Conference on
+   Computer Vision (ECCV 2014); IEEE Transactions on Pattern Analysis and
+   Machine Intelligence 37(9), 2015. arXiv:1406.4729.
+
+Examples
+--------
+>>> import numpy as np
+>>> import cpool
+>>> x = np.arange(16.0).reshape(1, 4, 4)               # (C, H, W)
+>>> print(cpool.spatial_pyramid_pool(x, levels=(1, 2)))    # 1 + 4 bins
+[15.  5.  7. 13. 15.]
+>>> for size in (13, 10, 21):                          # any map size, one length
+...     conv5 = np.ones((2, 256, size, size), np.float32)
+...     print(cpool.spatial_pyramid_pool(conv5, levels=(4, 2, 1)).shape)
+(2, 5376)
+(2, 5376)
+(2, 5376)
+>>> m = np.arange(49.0).reshape(1, 7, 7)
+>>> print(cpool.spatial_pyramid_pool(m, (4,), bins="paper").reshape(4, 4))
+[[ 8.  9. 10. 11.]
+ [15. 16. 17. 18.]
+ [22. 23. 24. 25.]
+ [29. 30. 31. 32.]]
+>>> print(cpool.spatial_pyramid_pool(m, (4,)).reshape(4, 4))   # covers all of m
+[[ 8. 10. 12. 13.]
+ [22. 24. 26. 27.]
+ [36. 38. 40. 41.]
+ [43. 45. 47. 48.]]""", levels=_PARAMS)
+
+
+@typed_as(SpatialPyramidPoolFunction)
+@_DOC.rank(2)
 def spatial_pyramid_pool(x: np.ndarray, levels: Sequence[int] = (1, 2, 4), mode: str = "max",
                          bins: str = "adaptive", return_indices: bool = False, *,
-                         channels_last: bool = False):
-    """Spatial pyramid pooling of ``(N, C, H, W)`` (or ``(C, H, W)``; channels
-    last ``(N, H, W, C)``) to ``(N, C * sum(l*l for l in levels))``: level by
-    level in the order given, each level's ``(C, l, l)`` block in C order.
-
-    ``bins="adaptive"`` uses adaptive pooling's bins ``[floor(i*a/l),
-    ceil((i+1)*a/l))``, which cover every element for any map size;
-    ``bins="paper"`` uses He et al.'s window ``ceil(a/l)`` and stride
-    ``floor(a/l)`` (the last ``max(a mod l - 1, 0)`` rows/columns are not
-    covered; a level larger than the map is an error).  ``mode`` is ``"max"``
-    (then ``return_indices`` gives flat in-plane indices for the backward) or
-    ``"avg"``."""
+                         channels_last: bool = False) -> Pooled:
     fn = "spatial_pyramid_pool"
     x = _args.array(x, fn)
     mode, bins, levels = _setup(fn, levels, mode, bins)
@@ -123,13 +223,63 @@ def spatial_pyramid_pool(x: np.ndarray, levels: Sequence[int] = (1, 2, 4), mode:
     return (y, ind) if return_indices else y
 
 
-def spatial_pyramid_pool_backward(grad_output: np.ndarray, input_shape: Tuple[int, ...],
+_BACKWARD_DOC = Template("""\
+Gradient of :func:`spatial_pyramid_pool` with respect to its input.
+
+With ``mode='max'`` each feature's gradient goes to the element the forward
+pass picked, through its indices; with ``mode='avg'`` it is spread evenly
+over its bin. The levels' contributions add up.
+
+Parameters
+----------
+grad_output : numpy.ndarray
+    Gradient with respect to the features, ``(N, F)`` or ``(F,)`` with ``F
+    = C * sum(l * l for l in levels)``; float32 or float64.
+{p_input_shape}
+{levels}
+indices : numpy.ndarray of int64, optional
+    The forward pass's indices; required for ``mode='max'``.
+{p_channels_last_grad}
+
+Returns
+-------
+{r_grad_input}
+
+Raises
+------
+{e_type}
+ValueError
+    If ``indices`` is missing for ``mode='max'``, the shapes do not match,
+    an index lies outside ``[-1, H * W)``, or for the argument errors of
+    :func:`spatial_pyramid_pool`.
+
+See Also
+--------
+spatial_pyramid_pool : The forward pass.
+cpool.nn.SpatialPyramidPool : Keeps the indices for the backward.
+
+Examples
+--------
+>>> import numpy as np
+>>> import cpool
+>>> x = np.arange(16.0).reshape(1, 4, 4)               # (C, H, W)
+>>> f, idx = cpool.spatial_pyramid_pool(x, (1, 2), return_indices=True)
+>>> print(cpool.spatial_pyramid_pool_backward(np.ones_like(f), x.shape, (1, 2),
+...                                           indices=idx))
+[[[0. 0. 0. 0.]
+  [0. 1. 0. 1.]
+  [0. 0. 0. 0.]
+  [0. 1. 0. 2.]]]
+>>> g = cpool.spatial_pyramid_pool_backward(np.ones(5), x.shape, (1, 2), mode="avg")
+>>> print(g[0, 0])                                     # 1/16 + 1/4 everywhere
+[0.3125 0.3125 0.3125 0.3125]""", levels=_PARAMS)
+
+
+@_BACKWARD_DOC.rank(2)
+def spatial_pyramid_pool_backward(grad_output: np.ndarray, input_shape: Shape,
                                   levels: Sequence[int] = (1, 2, 4), mode: str = "max",
                                   bins: str = "adaptive", indices: Optional[np.ndarray] = None,
                                   *, channels_last: bool = False) -> np.ndarray:
-    """Gradient of :func:`spatial_pyramid_pool` w.r.t. x: through ``indices``
-    (required for ``mode="max"``), or each bin's gradient spread over it
-    (``"avg"``); the levels' contributions add up."""
     fn = "spatial_pyramid_pool_backward"
     mode, bins, levels = _setup(fn, levels, mode, bins)
     lay = _args.input_shape(input_shape, 2, channels_last, fn)
