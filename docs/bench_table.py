@@ -1,4 +1,4 @@
-"""Markdown table for the README from `python -m cpool bench --json FILE`.
+"""Markdown table for docs/performance.md from `python -m cpool bench --json FILE`.
 
     python docs/bench_table.py bench.json
 """

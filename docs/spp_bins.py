@@ -1,9 +1,9 @@
-"""Figure and table for the README: spatial pyramid pooling's two bin rules.
+"""Figure and table for docs/guide/spp.md: spatial pyramid pooling's two bin rules.
 
     pip install matplotlib && python docs/spp_bins.py
 
 draws docs/spp_bins.png (the bins of one level over a 14x14 map under both
-rules) and prints the README's table of what the paper rule leaves uncovered.
+rules) and prints the table of what the paper rule leaves uncovered.
 """
 import pathlib
 

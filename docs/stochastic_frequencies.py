@@ -1,4 +1,4 @@
-"""Figure for the README: how often stochastic pooling draws each position of
+"""Figure for docs/guide/stochastic.md: how often stochastic pooling draws each position of
 one 3x3 window, against the probabilities p_i = a_i / sum(a).
 
     pip install matplotlib && python docs/stochastic_frequencies.py
