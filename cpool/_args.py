@@ -5,6 +5,7 @@ geometry tuple it can trust."""
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import operator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ _DTYPE_CODE = {dt: code for code, dt in enumerate(FLOAT_DTYPES + INT_DTYPES)}
 # Beyond this, windows and strides are certainly a mistake; it keeps every
 # offset computation in the C core far from int64 overflow.
 _WINDOW_MAX = 1 << 40
+# An array's element count, and so every offset into it, stays an int64.
+_ELEMENTS_MAX = 1 << 62
 
 
 def _names(dtypes):
@@ -166,6 +169,8 @@ def input_shape(value, nd: int, channels_last, fn: str) -> Layout:
     shape = tuple(_int(v, fn, "input_shape") for v in value)
     if any(s < 0 for s in shape):
         raise ValueError(f"{fn}(): input_shape must not be negative, got {shape}")
+    if math.prod(shape) >= _ELEMENTS_MAX:
+        raise ValueError(f"{fn}(): input_shape {shape} has more than 2**62 elements")
     return layout_of_shape(shape, nd, channels_last, fn, "input_shape")
 
 
@@ -186,6 +191,14 @@ class Window:
     dilation: tuple
     ceil_mode: bool
     out: tuple
+
+
+def summed_window(win: Window, fn: str) -> Window:
+    """For the window sums (average, Lp): the divisor is the window's area,
+    a 64-bit product, so the area must fit in one."""
+    if math.prod(win.kernel) >= _ELEMENTS_MAX:
+        raise ValueError(f"{fn}(): kernel_size {win.kernel} spans more than 2**62 elements")
+    return win
 
 
 def window(lay: Layout, kernel_size, stride, padding, dilation, ceil_mode, fn: str) -> Window:
@@ -290,6 +303,8 @@ def adaptive_output_size(value, lay: Layout, fn: str) -> tuple:
         vals = (_int(value, fn, "output_size"),) * nd
     if min(vals) < 0:
         raise ValueError(f"{fn}(): output_size must be >= 0, got {value!r}")
+    if max(vals) > _WINDOW_MAX:
+        raise ValueError(f"{fn}(): output_size must be at most {_WINDOW_MAX}, got {value!r}")
     return vals
 
 
@@ -340,7 +355,10 @@ def norm_type(value, fn: str) -> float:
     """Lp pooling's p: a real number, nonzero and not NaN (inf allowed)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}(): norm_type must be a real number, got {value!r}")
-    p = float(value)
+    try:
+        p = float(value)
+    except OverflowError:
+        raise ValueError(f"{fn}(): norm_type must fit in a float, got {value!r}") from None
     if p == 0 or p != p:
         raise ValueError(f"{fn}(): norm_type must be nonzero and not NaN, got {value!r}")
     return p

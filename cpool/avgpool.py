@@ -13,7 +13,8 @@ from ._types import IntOrTuple, Shape
 
 def _avg_window(nd, fn, lay, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override):
-    win = _args.window(lay, kernel_size, stride, padding, 1, ceil_mode, fn)
+    win = _args.summed_window(_args.window(lay, kernel_size, stride, padding, 1, ceil_mode,
+                                           fn), fn)
     cip = _args.flag(count_include_pad, fn, "count_include_pad")
     div = _args.positive_int_or_none(divisor_override, fn, "divisor_override")
     return win, cip, div or 0

@@ -18,7 +18,7 @@ def _setup(nd, fn, x, norm_type, kernel_size, stride, ceil_mode, channels_last):
     code = _args.dtype_code(x, _args.FLOAT_DTYPES, fn)
     lay = _args.layout(x, nd, channels_last, fn)
     p = _args.norm_type(norm_type, fn)
-    win = _args.window(lay, kernel_size, stride, 0, 1, ceil_mode, fn)
+    win = _args.summed_window(_args.window(lay, kernel_size, stride, 0, 1, ceil_mode, fn), fn)
     return x, code, lay, p, win
 
 

@@ -278,9 +278,10 @@ class _AvgPool(_Layer):
 
     @doc(_FORWARD, verb="Pool", kept="the shape of ``x``", more="")
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._saved = (x.shape,)
-        return getattr(_F, f"avg_pool{self._nd}d")(x, *self._window(),
-                                                   channels_last=self.channels_last)
+        y = getattr(_F, f"avg_pool{self._nd}d")(x, *self._window(),
+                                                channels_last=self.channels_last)
+        self._saved = (x.shape,)  # after the call, which has checked x
+        return y
 
     @doc(_BACKWARD, how="", eval="")
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
@@ -416,9 +417,10 @@ class _AdaptiveAvgPool(_Layer):
 
     @doc(_FORWARD, verb="Pool", kept="the shape of ``x``", more="")
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._saved = (x.shape,)
-        return getattr(_F, f"adaptive_avg_pool{self._nd}d")(x, self.output_size,
-                                                            channels_last=self.channels_last)
+        y = getattr(_F, f"adaptive_avg_pool{self._nd}d")(x, self.output_size,
+                                                         channels_last=self.channels_last)
+        self._saved = (x.shape,)  # after the call, which has checked x
+        return y
 
     @doc(_BACKWARD, how="", eval="")
     def backward(self, grad_output: np.ndarray) -> np.ndarray:

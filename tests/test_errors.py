@@ -78,6 +78,19 @@ BAD_CALLS = [
      "padding"),
     (lambda: cpool.avg_pool2d_backward(G2.astype(np.float16), (1, 2, 6, 6), 2), TypeError,
      "grad_output"),
+    # found by tests/test_fuzz.py: sizes past the bounds are refused before
+    # any allocation or loop, each naming its argument
+    (lambda: cpool.adaptive_avg_pool1d(X2[0], 2 ** 41), ValueError, "output_size"),
+    (lambda: cpool.spatial_pyramid_pool(X2[0], (2 ** 61,)), ValueError, "levels"),
+    (lambda: cpool.max_pool1d_backward(G2[0], I2[0], (2, 2 ** 62)), ValueError,
+     "input_shape"),
+    (lambda: cpool.max_unpool2d(G2, I2, 2, stride=2 ** 41), ValueError, "stride"),
+    (lambda: cpool.lp_pool1d(X2[0], 2 ** 1024, 2), ValueError, "norm_type"),
+    # a window area past int64 would wrap the divisor (it gave zeros)
+    (lambda: cpool.avg_pool2d(np.ones((1, 3, 3), np.float32), 2 ** 32, 1, 2 ** 31),
+     ValueError, "kernel_size"),
+    (lambda: cpool.nn.AvgPool1d(2).forward([[1.0, 2.0]]), TypeError, "numpy.ndarray"),
+    (lambda: cpool.nn.AdaptiveAvgPool1d(2).forward([[1.0, 2.0]]), TypeError, "numpy.ndarray"),
     (lambda: cpool.set_num_threads(0), ValueError, "n must be >= 1"),
     (lambda: cpool.set_num_threads(1.5), TypeError, "n must be an int"),
 ]
@@ -93,3 +106,18 @@ def test_error_names_the_function_and_value():
     with pytest.raises(ValueError, match=r"max_pool3d\(\): stride must be positive, got "
                                          r"\(1, 0, 1\)"):
         cpool.max_pool3d(np.zeros((1, 1, 4, 4, 4), np.float32), 2, (1, 0, 1))
+
+
+def test_backward_of_a_window_far_wider_than_the_input_is_quick():
+    """Found by the fuzz: the average and Lp backward walked every tap of the
+    kernel along W, so a kernel of 2**40 (accepted, since padding makes the
+    output size 1) took hours.  Only the taps that reach the input are
+    walked now.  The ceil-mode window hangs past the input, which the divisor
+    does not count, so each element gets 1/4."""
+    g = np.ones((1, 1, 1), np.float32)
+    gx = cpool.avg_pool1d_backward(g, (1, 1, 4), 2 ** 40, 2 ** 40, ceil_mode=True)
+    np.testing.assert_array_equal(gx, np.full((1, 1, 4), 0.25, np.float32))
+    x = np.ones((1, 1, 4))
+    y = cpool.lp_pool1d(x, 2, 2 ** 40, 2 ** 40, ceil_mode=True)
+    gl = cpool.lp_pool1d_backward(np.ones_like(y), x, y, 2, 2 ** 40, 2 ** 40, ceil_mode=True)
+    np.testing.assert_allclose(gl, x / y[..., :1])
