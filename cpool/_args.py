@@ -47,11 +47,16 @@ def dtype_code(x: np.ndarray, allowed, fn: str, name: str = "x") -> int:
 
 
 def contiguous(x: np.ndarray) -> np.ndarray:
-    """The C-contiguous, native-byte-order array the C core reads: x itself when
-    it already is one, otherwise one copy (the caller's array is never written)."""
+    """The C-contiguous, aligned, native-byte-order array the C core reads: x
+    itself when it already is one, otherwise one copy (the caller's array is
+    never written).  Alignment matters: a float array at an odd address (a
+    view into bytes) is C-contiguous, but loading from it is undefined in C
+    and faults where vector loads assume alignment."""
     if not x.dtype.isnative:
         return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
-    return np.ascontiguousarray(x)
+    if x.flags.c_contiguous and x.flags.aligned:
+        return x
+    return np.array(x, order="C")  # a fresh array is aligned
 
 
 def _int(v, fn, name, what="an int or a tuple of ints"):
@@ -245,8 +250,8 @@ def output(out, shape: tuple, dtype: np.dtype, fn: str, inputs=()) -> np.ndarray
     if out.shape != tuple(shape) or out.dtype != dtype:
         raise ValueError(f"{fn}(): out must have shape {tuple(shape)} and dtype {dtype}, "
                          f"got shape {out.shape} and dtype {out.dtype}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError(f"{fn}(): out must be a writeable C-contiguous array")
+    if not out.flags.c_contiguous or not out.flags.writeable or not out.flags.aligned:
+        raise ValueError(f"{fn}(): out must be a writeable, aligned C-contiguous array")
     for a in inputs:
         if np.may_share_memory(out, a):
             raise ValueError(f"{fn}(): out must not overlap an input array")
@@ -397,7 +402,8 @@ _FAST_LIMIT = 512
 
 
 def fast_key(x, window_args, flags):
-    if type(x) is not np.ndarray or not x.flags.c_contiguous or not x.dtype.isnative:
+    if (type(x) is not np.ndarray or not x.flags.c_contiguous or not x.flags.aligned
+            or not x.dtype.isnative):
         return None
     for v in window_args:  # ints, None or tuples of ints
         t = type(v)

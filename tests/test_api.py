@@ -197,3 +197,21 @@ def test_repeated_calls_still_check_out(rng, fn):
     xx = np.zeros((2, 3, 8, 8), np.float32)
     with pytest.raises(ValueError, match="overlap"):
         fn(xx, 2, out=xx.reshape(-1)[: y.size].reshape(y.shape))
+
+
+def test_unaligned_arrays_are_copied_never_read_misaligned():
+    """A float array at an odd address (a view into bytes) is C-contiguous
+    but unaligned: the C core gets an aligned copy (UBSan flagged the
+    misaligned loads, found by the fuzz harness), the result is the aligned
+    one, and an unaligned out= is refused."""
+    x0 = np.arange(4 * 8 * 8, dtype=np.float32).reshape(1, 4, 8, 8) % 7
+    buf = np.zeros(x0.nbytes + 1, np.uint8)
+    x = buf[1:].view(np.float32).reshape(x0.shape)
+    x[...] = x0
+    assert x.flags.c_contiguous and not x.flags.aligned
+    for f in (lambda a: cpool.max_pool2d(a, 3, 2, 1), lambda a: cpool.avg_pool2d(a, 2),
+              lambda a: cpool.lp_pool2d(a, 2, 2), lambda a: cpool.adaptive_max_pool2d(a, 3)):
+        np.testing.assert_array_equal(f(x), f(x0))
+    out = np.zeros(4 * 4 * 4 * 4 + 1, np.uint8)[1:].view(np.float32).reshape(1, 4, 4, 4)
+    with pytest.raises(ValueError, match="aligned"):
+        cpool.max_pool2d(x0, 2, out=out)
