@@ -59,6 +59,8 @@ DOCUMENTED = (ValueError, TypeError, MemoryError)
 # Every legitimate call here works on a few hundred elements and takes
 # microseconds; a call slower than this is a finding, not a slow machine.
 DEADLINE = timedelta(seconds=5)
+if "libasan" in os.environ.get("LD_PRELOAD", ""):
+    DEADLINE *= 6  # instrumented code, and allocations up to ASan's cap, run slower
 # A call still running after this long is hung in C, where nothing can
 # interrupt it: the process ends, naming the call, rather than never ending.
 HANG_SECONDS = 60
@@ -157,8 +159,6 @@ def _vm_bytes():
 # RLIMIT_AS cannot cap a call there; tools/run_sanitized.sh caps each
 # allocation through ASAN_OPTIONS instead (max_allocation_size_mb).
 UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
-if UNDER_ASAN:  # instrumented code, and allocations up to the 3 GiB cap, run slower
-    DEADLINE *= 6
 
 
 @contextlib.contextmanager
