@@ -27,6 +27,14 @@ _WINDOW_MAX = 1 << 40
 _ELEMENTS_MAX = 1 << 62
 
 
+def window_bounded(vals, fn: str, name: str, shown=None) -> None:
+    """The one upper bound of every window-like argument (kernel, stride,
+    padding, dilation, adaptive output_size, SPP levels): _WINDOW_MAX."""
+    if max(vals) > _WINDOW_MAX:
+        raise ValueError(f"{fn}(): {name} must be at most {_WINDOW_MAX}, "
+                         f"got {vals if shown is None else shown!r}")
+
+
 def _names(dtypes):
     return ", ".join(str(d) for d in dtypes)
 
@@ -227,8 +235,7 @@ def _checked_window(spatial, k, s, p, d, ceil_mode, fn) -> Window:
         if min(vals) < low:
             what = "positive" if low else "non-negative"
             raise ValueError(f"{fn}(): {name} must be {what}, got {vals if nd > 1 else vals[0]}")
-        if max(vals) > _WINDOW_MAX:
-            raise ValueError(f"{fn}(): {name} must be at most {_WINDOW_MAX}, got {vals}")
+        window_bounded(vals, fn, name)
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
         raise ValueError(f"{fn}(): padding must be at most half of kernel_size "
                          f"(padding <= kernel_size // 2), got padding={p}, kernel_size={k}")
@@ -308,8 +315,7 @@ def adaptive_output_size(value, lay: Layout, fn: str) -> tuple:
         vals = (_int(value, fn, "output_size"),) * nd
     if min(vals) < 0:
         raise ValueError(f"{fn}(): output_size must be >= 0, got {value!r}")
-    if max(vals) > _WINDOW_MAX:
-        raise ValueError(f"{fn}(): output_size must be at most {_WINDOW_MAX}, got {value!r}")
+    window_bounded(vals, fn, "output_size", value)
     return vals
 
 

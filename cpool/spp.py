@@ -30,9 +30,7 @@ def _levels(levels, fn: str) -> Tuple[int, ...]:
             raise TypeError(f"{fn}(): levels must hold ints, got {levels!r}")
         if v < 1:
             raise ValueError(f"{fn}(): levels must be positive, got {levels!r}")
-        if v > _args._WINDOW_MAX:
-            raise ValueError(f"{fn}(): levels must be at most {_args._WINDOW_MAX}, "
-                             f"got {levels!r}")
+    _args.window_bounded(levels, fn, "levels", levels)
     return tuple(int(v) for v in levels)
 
 

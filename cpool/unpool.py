@@ -22,8 +22,7 @@ def _unpool_size(lay, kernel_size, stride, padding, output_size, fn):
         if min(vals) < low:
             raise ValueError(f"{fn}(): {name} must be {'positive' if low else 'non-negative'}"
                              f", got {vals if nd > 1 else vals[0]}")
-        if max(vals) > _args._WINDOW_MAX:
-            raise ValueError(f"{fn}(): {name} must be at most {_args._WINDOW_MAX}, got {vals}")
+        _args.window_bounded(vals, fn, name)
     default = tuple((a - 1) * si + ki - 2 * pi for a, ki, si, pi in zip(lay.spatial, k, s, p))
     if output_size is None:
         size = default
