@@ -44,7 +44,9 @@ say "auditwheel repair"
 auditwheel show "$wheel"
 auditwheel repair --wheel-dir "$out/wheelhouse" "$wheel"
 repaired="$(ls "$out"/wheelhouse/cpool-*manylinux*.whl)"
-if ! "$work/tools/bin/python" -m zipfile -l "$repaired" | grep -q 'cpool\.libs/libgomp'; then
+# grep reads the whole listing (no -q): an early exit would break the pipe
+# under pipefail and read as "not bundled"
+if ! "$work/tools/bin/python" -m zipfile -l "$repaired" | grep 'cpool\.libs/libgomp' >/dev/null; then
     echo "auditwheel did not bundle libgomp into $repaired" >&2
     exit 1
 fi
