@@ -1,6 +1,9 @@
 /* Global pooling: one reduction per (n, c) over every spatial element. */
 #include "common.h"
 
+/* Elements per block of the average (8 lanes x 8): see global.inc. */
+#define CPOOL_GLOBAL_BLOCK 64
+
 #define CPOOL_BODY "global.inc"
 #include "dtypes_float.h"
 #include "dtypes_int.h"

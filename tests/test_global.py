@@ -192,3 +192,25 @@ def test_results_identical_at_every_thread_count(rng):
         return out
 
     same_at_every_thread_count(run)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+def test_avg_large_float32_plane_stays_accurate(channels_last, rng):
+    # 300 x 301 values near 1000: the plane sums to ~9e7, far past float32's
+    # 2**24 of exact integers, so summing in one float32 chain is off by
+    # about 1e-3; cpool sums blocks of 64 in float32 and the blocks in double
+    x = (1000 + rng.uniform(0, 1, (2, 3, 300, 301))).astype(np.float32)
+    exact = x.astype(np.float64).mean(axis=(2, 3))
+    chain = np.cumsum(x.reshape(2, 3, -1), axis=-1, dtype=np.float32)[..., -1] / x[0, 0].size
+    assert np.abs(chain / exact - 1).max() > 1e-5  # the failure this guards against
+    y = cpool.global_avg_pool(to_layout(x, channels_last), channels_last=channels_last)
+    np.testing.assert_allclose(y, exact, rtol=5e-7)
+
+
+def test_layouts_agree_exactly_on_many_blocks(rng):
+    # planes of 1, 2 and many 64-element blocks plus a tail of S % 8 elements
+    for shape in ((2, 3, 9, 9), (2, 5, 11, 13), (1, 300, 37, 41)):
+        x = rng.uniform(0, 10, shape).astype(np.float32)
+        xl = to_layout(x, True)
+        np.testing.assert_array_equal(cpool.global_avg_pool(xl, channels_last=True),
+                                      cpool.global_avg_pool(x))
