@@ -230,6 +230,8 @@ CPOOL_FORCE_INLINE void cpool_window(const cpool_geom *g, int a, int64_t plane, 
 
 CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
+CPOOL_FORCE_INLINE int cpool_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
 /* Channels-first: where output row rr of plane p starts in y.  The plain
  * contiguous case needs no division (per-row divisions dominate tiny calls). */
 CPOOL_FORCE_INLINE int64_t cpool_y_row(const cpool_geom *g, int64_t p, int64_t rr)
