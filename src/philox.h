@@ -53,22 +53,19 @@ CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2]
     return (double)out[q & 3] * (1.0 / 4294967296.0);
 }
 
-/* u[j] = cpool_philox_uniform(first + j * step), j < n <= CPOOL_CHUNK,
- * lane-parallel: the rounds run over arrays, which the compiler vectorises;
- * for step 1 each call serves four lanes. */
-CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int64_t n,
-                                              const uint32_t key[2], double *restrict u)
+/* Philox calls on counters (ctr[i], 0), i < calls <= CPOOL_CHUNK: call i's
+ * four words go to words[4i .. 4i+3].  The rounds run over arrays, which the
+ * compiler vectorises. */
+CPOOL_FORCE_INLINE void cpool_philox_calls(const uint64_t *restrict ctr, int64_t calls,
+                                           const uint32_t key[2], uint32_t *restrict words)
 {
     uint32_t c0[CPOOL_CHUNK], c1[CPOOL_CHUNK], c2[CPOOL_CHUNK], c3[CPOOL_CHUNK];
     uint32_t k0 = key[0], k1 = key[1];
-    const uint64_t base = step == 1 ? first >> 2 : 0;
-    const int64_t calls = step == 1 ? (int64_t)(((first + (uint64_t)n + 3) >> 2) - base) : n;
     int64_t j;
     int r;
     for (j = 0; j < calls; j++) {
-        const uint64_t ctr = step == 1 ? base + (uint64_t)j : (first + (uint64_t)j * step) >> 2;
-        c0[j] = (uint32_t)ctr;
-        c1[j] = (uint32_t)(ctr >> 32);
+        c0[j] = (uint32_t)ctr[j];
+        c1[j] = (uint32_t)(ctr[j] >> 32);
         c2[j] = 0;
         c3[j] = 0;
     }
@@ -86,23 +83,81 @@ CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int
         k0 += CPOOL_PHILOX_W0;
         k1 += CPOOL_PHILOX_W1;
     }
-    {
-        /* words in stream order: call i's words are positions 4i .. 4i+3 */
-        uint32_t words[4 * CPOOL_CHUNK];
-        for (j = 0; j < calls; j++) {
-            words[4 * j] = c0[j];
-            words[4 * j + 1] = c1[j];
-            words[4 * j + 2] = c2[j];
-            words[4 * j + 3] = c3[j];
+    for (j = 0; j < calls; j++) {
+        words[4 * j] = c0[j];
+        words[4 * j + 1] = c1[j];
+        words[4 * j + 2] = c2[j];
+        words[4 * j + 3] = c3[j];
+    }
+}
+
+/* u[j] = cpool_philox_uniform(first + j * step), j < n <= CPOOL_CHUNK; for
+ * step 1 each call serves four lanes. */
+CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int64_t n,
+                                              const uint32_t key[2], double *restrict u)
+{
+    uint64_t ctr[CPOOL_CHUNK];
+    uint32_t words[4 * CPOOL_CHUNK];
+    const uint64_t base = step == 1 ? first >> 2 : 0;
+    const int64_t calls = step == 1 ? (int64_t)(((first + (uint64_t)n + 3) >> 2) - base) : n;
+    int64_t j;
+    for (j = 0; j < calls; j++)
+        ctr[j] = step == 1 ? base + (uint64_t)j : (first + (uint64_t)j * step) >> 2;
+    cpool_philox_calls(ctr, calls, key, words);
+    if (step == 1) {
+        const uint32_t *w = words + (first & 3);
+        for (j = 0; j < n; j++)
+            u[j] = (double)w[j] * (1.0 / 4294967296.0);
+    } else {
+        for (j = 0; j < n; j++)
+            u[j] = (double)words[4 * j + ((first + (uint64_t)j * step) & 3)] *
+                   (1.0 / 4294967296.0);
+    }
+}
+
+/* u[r * ur + j * uj] = cpool_philox_uniform(first + r * step + j) for r <
+ * rows, j < n: `rows` runs of consecutive positions (a channels-last row's
+ * channels), their calls batched together so that short runs still fill
+ * the vector lanes. */
+CPOOL_FORCE_INLINE void cpool_philox_runs(uint64_t first, uint64_t step, int64_t rows,
+                                          int64_t n, const uint32_t key[2], double *restrict u,
+                                          int64_t ur, int64_t uj)
+{
+    uint64_t ctr[CPOOL_CHUNK];
+    uint32_t words[4 * CPOOL_CHUNK];
+    int64_t r = 0, j;
+    while (r < rows) {
+        int64_t r1 = r, calls = 0, at = 0;
+        for (; r1 < rows; r1++) {
+            const uint64_t q = first + (uint64_t)r1 * step;
+            const int64_t need = (int64_t)(((q + (uint64_t)n + 3) >> 2) - (q >> 2));
+            int64_t i;
+            if (calls + need > CPOOL_CHUNK)
+                break;
+            for (i = 0; i < need; i++)
+                ctr[calls + i] = (q >> 2) + (uint64_t)i;
+            calls += need;
         }
-        if (step == 1) {
-            const uint32_t *w = words + (first & 3);
+        if (r1 == r) { /* one run longer than a batch */
+            const uint64_t q = first + (uint64_t)r * step;
+            double part[CPOOL_CHUNK];
+            int64_t j0;
+            for (j0 = 0; j0 < n; j0 += CPOOL_CHUNK) {
+                const int64_t m = n - j0 < CPOOL_CHUNK ? n - j0 : CPOOL_CHUNK;
+                cpool_philox_uniforms(q + (uint64_t)j0, 1, m, key, part);
+                for (j = 0; j < m; j++)
+                    u[r * ur + (j0 + j) * uj] = part[j];
+            }
+            r++;
+            continue;
+        }
+        cpool_philox_calls(ctr, calls, key, words);
+        for (; r < r1; r++) {
+            const uint64_t q = first + (uint64_t)r * step;
+            const uint32_t *w = words + 4 * at + (q & 3);
             for (j = 0; j < n; j++)
-                u[j] = (double)w[j] * (1.0 / 4294967296.0);
-        } else {
-            for (j = 0; j < n; j++)
-                u[j] = (double)words[4 * j + ((first + (uint64_t)j * step) & 3)] *
-                       (1.0 / 4294967296.0);
+                u[r * ur + j * uj] = (double)w[j] * (1.0 / 4294967296.0);
+            at += (int64_t)(((q + (uint64_t)n + 3) >> 2) - (q >> 2));
         }
     }
 }

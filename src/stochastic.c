@@ -3,12 +3,36 @@
  * scatter. */
 #include "common.h"
 #include "philox.h"
+#include <float.h>
 
 /* Windows of up to this many taps keep their running sums (in blocks of
  * CPOOL_STOCH_LANES columns, 9 KiB for a 3x3 window) instead of reading x
  * twice. */
 #define CPOOL_STOCH_PREFIX 16
 #define CPOOL_STOCH_LANES 64
+
+/* The draws of n lanes of small windows from their running sums in double,
+ * pre[k][j] (k < taps): below[j] = the number of running sums <= t = u_j *
+ * S_j, the tap drawn (0 for an all-zero window, S = 0); lane j's uniform is
+ * u[j * ustride]. */
+CPOOL_FORCE_INLINE void cpool_stoch_count_double(double pre[][CPOOL_STOCH_LANES],
+                                                 int64_t taps, int64_t n,
+                                                 const double *restrict u, int64_t ustride,
+                                                 int64_t *restrict below)
+{
+    const double *restrict sum = pre[taps - 1];
+    double t[CPOOL_STOCH_LANES];
+    int64_t j, k;
+    for (j = 0; j < n; j++) {
+        t[j] = u[j * ustride] * sum[j];
+        below[j] = 0;
+    }
+    for (k = 0; k < taps; k++)
+        for (j = 0; j < n; j++)
+            below[j] += pre[k][j] <= t[j];
+    for (j = 0; j < n; j++) /* all zero: the first tap */
+        below[j] = sum[j] > 0 ? below[j] : 0;
+}
 
 #define CPOOL_BODY "stochastic.inc"
 #include "dtypes_float.h"

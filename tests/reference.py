@@ -618,10 +618,10 @@ __all__ = ["interval_dtype", "fractional_starts", "fractional_out_shape", "sampl
 
 # ---- stochastic pooling --------------------------------------------------------
 # Slow, obviously correct NumPy pieces for stochastic pooling (Zeiler & Fergus
-# 2013), written from API.md, independent of the library.  The draw itself is
-# the library's (Philox keyed by the seed), so the training pass is checked
-# through stochastic_windows (which taps each output may draw) and by
-# frequencies in the tests; the eval pass and the backward have exact
+# 2013), written from API.md, independent of the library.  The training
+# pass is checked through stochastic_windows (which taps each output may
+# draw), by frequencies in the tests, and exactly by stochastic_pool2d_train,
+# which draws with its own Philox; the eval pass and the backward have exact
 # references.  Window geometry is avg_pool's without ceil_mode: output size
 # out_size(L, k, s, p, 1, False), taps [o*s - p, o*s - p + k) clipped to the
 # input (padding is never part of a window).
@@ -683,6 +683,63 @@ def stochastic_pool_backward(gy, idx, input_shape, nd, channels_last=False):
     """The training pass's gradient: scatter-add through the sampled indices,
     exactly max_pool's backward."""
     return max_pool_backward(gy, idx, input_shape, nd, channels_last=channels_last)
+
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+def philox4x32_10(ctr, key):
+    """Philox4x32-10 (Salmon et al., SC 2011) on uint64 arrays holding 32-bit
+    words: ctr = (c0, c1, c2, c3), key = (k0, k1); returns the four output
+    words."""
+    c0, c1, c2, c3 = (np.asarray(v, dtype=np.uint64) & _M32 for v in ctr)
+    k0, k1 = (np.uint64(int(v) & 0xFFFFFFFF) for v in key)
+    for _ in range(10):
+        p0 = np.uint64(0xD2511F53) * c0  # 32 x 32 bits: exact in 64
+        p1 = np.uint64(0xCD9E8D57) * c2
+        c0, c1, c2, c3 = ((p1 >> np.uint64(32)) ^ c1 ^ k0, p1 & _M32,
+                          (p0 >> np.uint64(32)) ^ c3 ^ k1, p0 & _M32)
+        k0 = (k0 + np.uint64(0x9E3779B9)) & _M32
+        k1 = (k1 + np.uint64(0xBB67AE85)) & _M32
+    return c0, c1, c2, c3
+
+
+def stochastic_uniforms(q, seed):
+    """API.md's uniform of output q (its channels-first batched index): word
+    q % 4 of Philox on counter (q // 4 as two 32-bit words, 0, 0), keyed by the
+    seed's low and high 32 bits, over 2**32."""
+    q = np.asarray(q, dtype=np.uint64)
+    ctr = q >> np.uint64(2)
+    zero = np.zeros_like(ctr)
+    words = np.stack(philox4x32_10((ctr, ctr >> np.uint64(32), zero, zero),
+                                   (seed & 0xFFFFFFFF, seed >> 32)))
+    pick = np.take_along_axis(words, (q & np.uint64(3)).astype(np.int64)[None], 0)[0]
+    return pick.astype(np.float64) / 2.0 ** 32
+
+
+def stochastic_pool2d_train(x, kernel_size, stride, seed, channels_last=False):
+    """The training pass of stochastic_pool2d without padding, exactly as
+    API.md specifies it: per output, S = the float64 sum of its taps in scan
+    order, t = u * S, and the drawn tap is the number of running float64
+    sums <= t (the first tap for an all-zero window).  Returns (y, indices)
+    in x's layout."""
+    xc, back = _to_cf(x, 2, channels_last)
+    k, s = _tup(kernel_size, 2), _tup(stride, 2)
+    N, C, H, W = xc.shape
+    OH, OW = (H - k[0]) // s[0] + 1, (W - k[1]) // s[1] + 1
+    oh, ow = np.meshgrid(np.arange(OH), np.arange(OW), indexing="ij")
+    taps = [((oh * s[0] + a) * W + ow * s[1] + b).ravel() for a in range(k[0])
+            for b in range(k[1])]
+    pos = np.stack(taps, axis=-1)  # (OH*OW, taps): in-plane index, scan order
+    planes = xc.reshape(N * C, H * W)
+    win = planes[:, pos].astype(np.float64)  # (N*C, OH*OW, taps)
+    run = np.cumsum(win, axis=-1)  # left to right, one add at a time
+    u = stochastic_uniforms(np.arange(N * C * OH * OW), seed).reshape(run.shape[:2])
+    below = (run <= (u * run[..., -1])[..., None]).sum(axis=-1)
+    below[run[..., -1] <= 0] = 0
+    idx = np.take_along_axis(np.broadcast_to(pos, win.shape), below[..., None], -1)[..., 0]
+    y = np.take_along_axis(planes, idx.reshape(N * C, -1), 1)
+    return back(y.reshape(N, C, OH, OW)), back(idx.reshape(N, C, OH, OW).astype(np.int64))
 
 
 def first_bad_activation(x):

@@ -796,3 +796,77 @@ def test_block_position_draws_what_the_whole_array_draws(nd, channels_last, rng)
     other = cpool.stochastic._stochastic(nd, "stochastic_pool", sub, 2, None, 0, True, 11,
                                          False, channels_last, None)
     assert not np.array_equal(np.moveaxis(other, -1, 1) if channels_last else other, want)
+
+
+# ---- exact draws against reference.stochastic_pool2d_train -------------------------
+
+def test_reference_philox_known_answers():
+    # Random123's known-answer vectors for Philox4x32-10
+    cases = [((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+             ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2,
+              (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+             ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+              (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1))]
+    for ctr, key, want in cases:
+        assert [int(w) for w in ref.philox4x32_10(ctr, key)] == list(want)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_training_draws_equal_the_specification(dtype, channels_last, rng):
+    x = np.maximum(rng.standard_normal((2, 70, 17, 15)), 0).astype(dtype)  # ReLU zeros
+    x[0, 3] = 0  # whole planes of all-zero windows
+    for (k, s), seed in zip([(3, 2), (2, 2), ((2, 3), (1, 2)), (4, 1)], [0, 7, 2**40 + 3, 99]):
+        xl = to_layout(x, channels_last)
+        y, i = fwd(2)(xl, k, s, seed=seed, return_indices=True, channels_last=channels_last)
+        yr, ir = ref.stochastic_pool2d_train(xl, k, s, seed, channels_last=channels_last)
+        np.testing.assert_array_equal(i, ir)
+        np.testing.assert_array_equal(y, yr)
+
+
+def _knife_edge_input(shape, seed, rng):
+    """(N, C, H, 2 * OW) float32 whose k=(1, 2), s=(1, 2) windows [v, w] put
+    the first running sum v within float32 rounding of the threshold
+    t = u * (v + w): w = v * (1 - u) / u, rounded to float32."""
+    N, C, H, OW = shape
+    u = ref.stochastic_uniforms(np.arange(N * C * H * OW), seed).reshape(shape)
+    v = rng.uniform(0.5, 2, shape)
+    w = np.where(u > 0, v * (1 - u) / np.maximum(u, 1e-300), 1.0)
+    x = np.empty((N, C, H, 2 * OW), np.float32)
+    x[..., 0::2] = v
+    x[..., 1::2] = np.minimum(w, 1e30)
+    return x
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+def test_float32_draws_on_the_knife_edge_equal_the_specification(channels_last, rng):
+    # The draw is specified in float64 sums; float32 sums decide it the same
+    # except where a running sum lies within float32 rounding of t.  Here
+    # every window is built so, and a float32-only count gets many wrong.
+    seed, shape = 1234, (2, 64, 6, 40)
+    x = _knife_edge_input(shape, seed, rng)
+    u = ref.stochastic_uniforms(np.arange(np.prod(shape)), seed).reshape(shape)
+    v, w = x[..., 0::2], x[..., 1::2]
+    s32 = (v + w).astype(np.float32)
+    wrong = (v <= (u * s32).astype(np.float32)) != (v.astype(np.float64) <= u * (
+        v.astype(np.float64) + w))
+    assert wrong.sum() > 100  # the trap bites a float32-only implementation
+    xl = to_layout(x, channels_last)
+    y, i = fwd(2)(xl, (1, 2), (1, 2), seed=seed, return_indices=True,
+                  channels_last=channels_last)
+    yr, ir = ref.stochastic_pool2d_train(xl, (1, 2), (1, 2), seed,
+                                         channels_last=channels_last)
+    np.testing.assert_array_equal(i, ir)
+    np.testing.assert_array_equal(y, yr)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+def test_float32_sums_past_float32_range_draw_exactly(channels_last, rng):
+    # windows summing past float32's maximum (the sums are float64)
+    x = rng.uniform(1e38, 3.4e38, (1, 16, 9, 9)).astype(np.float32)
+    x[0, :, ::3] = 0
+    xl = to_layout(x, channels_last)
+    y, i = fwd(2)(xl, 3, 2, seed=5, return_indices=True, channels_last=channels_last)
+    yr, ir = ref.stochastic_pool2d_train(xl, 3, 2, 5, channels_last=channels_last)
+    np.testing.assert_array_equal(i, ir)
+    np.testing.assert_array_equal(y, yr)
