@@ -232,6 +232,42 @@ CPOOL_FORCE_INLINE int64_t cpool_prod3(const int64_t *v) { return v[0] * v[1] * 
 
 CPOOL_FORCE_INLINE int cpool_pow2(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
+/* Channels-first planes of at most CPOOL_TILE_PLANE elements (in and out)
+ * are pooled CPOOL_TILE at a time as channels-last tiles (tile.inc). */
+#define CPOOL_TILE 16
+#define CPOOL_TILE_PLANE 1024
+
+/* Whether a channels-first call takes the tile path: small planes, enough
+ * of them, and bin tables (adaptive and SPP pooling) or output rows shorter
+ * than a vector; bin tables must be shared by all planes.  One output per
+ * plane is a whole-plane reduction, which the channels-first kernels
+ * vectorise along the plane without a transpose. */
+CPOOL_FORCE_INLINE int cpool_tiles(const cpool_geom *g)
+{
+    int a, bins = 0;
+    if (g->channels_last || g->n * g->c < CPOOL_TILE || cpool_prod3(g->in) > CPOOL_TILE_PLANE ||
+        cpool_prod3(g->out) > CPOOL_TILE_PLANE || cpool_prod3(g->out) == 1)
+        return 0;
+    for (a = 0; a < 3; a++) {
+        if (g->bins[a] && g->bins_plane_stride[a] != 0)
+            return 0;
+        bins |= g->bins[a] != NULL;
+    }
+    return bins || g->out[2] < 8;
+}
+
+/* The geometry of a tile of np planes: one channels-last sample of np
+ * channels. */
+CPOOL_FORCE_INLINE cpool_geom cpool_tile_geom(const cpool_geom *g, int64_t np)
+{
+    cpool_geom t = *g;
+    t.n = 1;
+    t.c = np;
+    t.channels_last = 1;
+    t.y_batch_stride = 0;
+    return t;
+}
+
 /* Channels-first: where output row rr of plane p starts in y.  The plain
  * contiguous case needs no division (per-row divisions dominate tiny calls). */
 CPOOL_FORCE_INLINE int64_t cpool_y_row(const cpool_geom *g, int64_t p, int64_t rr)
