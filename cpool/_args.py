@@ -408,14 +408,21 @@ _FAST_LIMIT = 512
 
 
 def fast_key(x, window_args, flags):
-    if (type(x) is not np.ndarray or not x.flags.c_contiguous or not x.flags.aligned
-            or not x.dtype.isnative):
+    # plain loops, one flags object: this runs on every repeated call
+    if type(x) is not np.ndarray:
+        return None
+    f = x.flags
+    if not (f.c_contiguous and f.aligned and x.dtype.isnative):
         return None
     for v in window_args:  # ints, None or tuples of ints
         t = type(v)
-        if t is not int and v is not None and not (
-                t is tuple and all(type(e) is int for e in v)):
+        if t is int or v is None:
+            continue
+        if t is not tuple:
             return None
+        for e in v:
+            if type(e) is not int:
+                return None
     for v in flags:
         if type(v) is not bool:
             return None

@@ -110,6 +110,25 @@
     }
 #endif
 
+/* CPOOL_FOR_ITEMS with a sum of `var` over the items (e.g. failed
+ * allocations). */
+#if defined(_OPENMP)
+#define CPOOL_FOR_ITEMS_SUM(work, q, n, var, ...)                                  \
+    if ((work) <= CPOOL_PARALLEL_MIN || cpool_get_num_threads() == 1) {            \
+        for (q = 0; q < (n); q++) {                                                \
+            __VA_ARGS__                                                            \
+        }                                                                          \
+    } else {                                                                       \
+        CPOOL_PRAGMA(omp parallel for schedule(static)                             \
+                         num_threads(cpool_get_num_threads()) reduction(+ : var))  \
+        for (q = 0; q < (n); q++) {                                                \
+            __VA_ARGS__                                                            \
+        }                                                                          \
+    }
+#else
+#define CPOOL_FOR_ITEMS_SUM(work, q, n, var, ...) CPOOL_FOR_ITEMS(work, q, n, __VA_ARGS__)
+#endif
+
 #define CPOOL_PASTE_(a, b) a##_##b
 #define CPOOL_PASTE(a, b) CPOOL_PASTE_(a, b)
 /* Inside an .inc body: name##_##SFX, e.g. max_fwd_cf_f32. */
