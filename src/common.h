@@ -88,46 +88,32 @@
 /* for (q = 0; q < n; q++) { body }, in a parallel region only when the work
  * pays for one.  An `if` clause that is false still enters the OpenMP runtime
  * (0.5 us a call here, a quarter of a tiny call's time); a plain loop does
- * not.  The body (the variadic tail, so it may hold commas) is compiled twice. */
+ * not.  The body (the variadic tail, so it may hold commas) is compiled twice.
+ * `clause` is added to the parallel loop (may be empty). */
 #if defined(_OPENMP)
-#define CPOOL_FOR_ITEMS(work, q, n, ...)                                           \
+#define CPOOL_FOR_ITEMS_WITH(work, q, n, clause, ...)                              \
     if ((work) <= CPOOL_PARALLEL_MIN || cpool_get_num_threads() == 1) {            \
         for (q = 0; q < (n); q++) {                                                \
             __VA_ARGS__                                                            \
         }                                                                          \
     } else {                                                                       \
         CPOOL_PRAGMA(omp parallel for schedule(static)                             \
-                         num_threads(cpool_get_num_threads()))                     \
+                         num_threads(cpool_get_num_threads()) clause)              \
         for (q = 0; q < (n); q++) {                                                \
             __VA_ARGS__                                                            \
         }                                                                          \
     }
 #else
-#define CPOOL_FOR_ITEMS(work, q, n, ...)                                           \
+#define CPOOL_FOR_ITEMS_WITH(work, q, n, clause, ...)                              \
     for (q = 0; q < (n); q++) {                                                    \
         (void)(work);                                                              \
         __VA_ARGS__                                                                \
     }
 #endif
-
-/* CPOOL_FOR_ITEMS with a sum of `var` over the items (e.g. failed
- * allocations). */
-#if defined(_OPENMP)
+#define CPOOL_FOR_ITEMS(work, q, n, ...) CPOOL_FOR_ITEMS_WITH(work, q, n, , __VA_ARGS__)
+/* ... with a sum of `var` over the items (e.g. failed allocations) */
 #define CPOOL_FOR_ITEMS_SUM(work, q, n, var, ...)                                  \
-    if ((work) <= CPOOL_PARALLEL_MIN || cpool_get_num_threads() == 1) {            \
-        for (q = 0; q < (n); q++) {                                                \
-            __VA_ARGS__                                                            \
-        }                                                                          \
-    } else {                                                                       \
-        CPOOL_PRAGMA(omp parallel for schedule(static)                             \
-                         num_threads(cpool_get_num_threads()) reduction(+ : var))  \
-        for (q = 0; q < (n); q++) {                                                \
-            __VA_ARGS__                                                            \
-        }                                                                          \
-    }
-#else
-#define CPOOL_FOR_ITEMS_SUM(work, q, n, var, ...) CPOOL_FOR_ITEMS(work, q, n, __VA_ARGS__)
-#endif
+    CPOOL_FOR_ITEMS_WITH(work, q, n, reduction(+ : var), __VA_ARGS__)
 
 #define CPOOL_PASTE_(a, b) a##_##b
 #define CPOOL_PASTE(a, b) CPOOL_PASTE_(a, b)
