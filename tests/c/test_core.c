@@ -1462,22 +1462,42 @@ static void test_bins(void)
         {1, {9}, {4}}, {2, {7, 5}, {3, 4}}, {2, {6, 9}, {4, 5}}, {3, {4, 5, 6}, {2, 3, 3}},
     };
     const int64_t n = 2, c = 3;
-    int ci, lead, t, j;
+    /* 2 x 9 planes: channels-first takes the tile path (16 planes a tile, one
+     * partial), 2 x 3 the row kernels */
+    static const int64_t channels[] = {3, 9};
+    int ci, lead, t, j, cc;
     cpool_geom g;
-    for (ci = 0; ci < (int)(sizeof shared / sizeof shared[0]); ci++)
-        for (lead = 0; lead <= (shared[ci].rank < 3); lead++) {
-            int64_t *tab[3] = {NULL, NULL, NULL};
-            for (j = 0; j < shared[ci].rank; j++)
-                tab[j] = adaptive_table(shared[ci].in[j], shared[ci].out[j]);
-            make_bins_geom(&g, shared[ci].rank, n, c, shared[ci].in, shared[ci].out, tab, 0,
-                           lead, 0);
-            for (t = 0; t < N_MAX_WIN; t++)
-                case_max_win(MAX_WIN_DTYPES[t], &g);
-            for (t = 0; t < N_FLOAT; t++)
-                case_avg_bins(FLOAT_DTYPES[t], &g);
-            for (j = 0; j < 3; j++)
-                free(tab[j]);
+    for (cc = 0; cc < 2; cc++)
+        for (ci = 0; ci < (int)(sizeof shared / sizeof shared[0]); ci++)
+            for (lead = 0; lead <= (shared[ci].rank < 3); lead++) {
+                int64_t *tab[3] = {NULL, NULL, NULL};
+                for (j = 0; j < shared[ci].rank; j++)
+                    tab[j] = adaptive_table(shared[ci].in[j], shared[ci].out[j]);
+                make_bins_geom(&g, shared[ci].rank, n, channels[cc], shared[ci].in,
+                               shared[ci].out, tab, 0, lead, 0);
+                for (t = 0; t < N_MAX_WIN; t++)
+                    case_max_win(MAX_WIN_DTYPES[t], &g);
+                for (t = 0; t < N_FLOAT; t++)
+                    case_avg_bins(FLOAT_DTYPES[t], &g);
+                for (j = 0; j < 3; j++)
+                    free(tab[j]);
+            }
+
+    /* regular windows with output rows under 8 columns on 18 planes: the
+     * tile path too (padding, dilation, ceil mode) */
+    {
+        const int64_t in[2] = {9, 11}, k3[2] = {3, 3}, s2[2] = {2, 2}, p1[2] = {1, 1};
+        const int64_t d1[2] = {1, 1}, d2[2] = {2, 2};
+        int ceil;
+        for (ceil = 0; ceil <= 1; ceil++) {
+            if (make_geom(&g, 2, 2, 9, in, k3, s2, p1, d1, ceil, 0)) {
+                all_max(&g, 1);
+                all_avg(&g, 1);
+            }
+            if (make_geom(&g, 2, 2, 9, in, k3, s2, p1, d2, ceil, 0))
+                all_max(&g, 1);
         }
+    }
 
     /* per-plane tables (channels-first only; max only) */
     for (ci = 0; ci < (int)(sizeof per_plane / sizeof per_plane[0]); ci++)
