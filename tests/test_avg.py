@@ -129,14 +129,17 @@ def test_backward_k2s2_rows_bit_exact(W, p, ceil, cip):
 def test_power_of_two_divisors_round_subnormals_like_division(dtype, channels_last, rng):
     # divisors 4, 8 and per-axis 2 / 2 are applied as multiplications by
     # their reciprocals: the same correctly rounded results as dividing, down
-    # to the subnormal range, where a wrong rewrite would round differently
+    # to the subnormal range.  Divisors 9 and per-axis 3 / 4 must still
+    # divide: multiplying normal values by 1/9 or 1/3 rounds differently.
     tiny = np.finfo(dtype).smallest_subnormal
     x = (rng.integers(0, 64, (2, 3, 8, 12)) * tiny).astype(dtype)
+    x[1] = rng.uniform(0.5, 2, x[1].shape)  # normal values
     x[0, 0, 0, 0] = np.finfo(dtype).max / 2  # and the top of the range
     xl = to_layout(x, channels_last)
-    for k in (2, (2, 4)):
+    for k in (2, (2, 4), 3):
         y = cpool.avg_pool2d(xl, k, channels_last=channels_last)
         np.testing.assert_array_equal(y, ref.avg_pool(xl, 2, k, channels_last=channels_last))
-    y = cpool.adaptive_avg_pool2d(xl, (4, 6), channels_last=channels_last)
-    np.testing.assert_array_equal(
-        y, ref.adaptive_avg_pool(xl, 2, (4, 6), channels_last=channels_last))
+    for size in ((4, 6), (3, 4)):
+        y = cpool.adaptive_avg_pool2d(xl, size, channels_last=channels_last)
+        np.testing.assert_array_equal(
+            y, ref.adaptive_avg_pool(xl, 2, size, channels_last=channels_last))
