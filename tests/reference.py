@@ -721,7 +721,8 @@ def stochastic_pool2d_train(x, kernel_size, stride, seed, channels_last=False):
     """The training pass of stochastic_pool2d without padding, exactly as
     API.md specifies it: per output, S = the float64 sum of its taps in scan
     order, t = u * S, and the drawn tap is the number of running float64
-    sums <= t (the first tap for an all-zero window).  Returns (y, indices)
+    sums <= t (the first tap for an all-zero window; where t rounds up to S,
+    which takes a subnormal S, the last tap with a > 0).  Returns (y, indices)
     in x's layout."""
     xc, back = _to_cf(x, 2, channels_last)
     k, s = _tup(kernel_size, 2), _tup(stride, 2)
@@ -735,8 +736,12 @@ def stochastic_pool2d_train(x, kernel_size, stride, seed, channels_last=False):
     win = planes[:, pos].astype(np.float64)  # (N*C, OH*OW, taps)
     run = np.cumsum(win, axis=-1)  # left to right, one add at a time
     u = stochastic_uniforms(np.arange(N * C * OH * OW), seed).reshape(run.shape[:2])
-    below = (run <= (u * run[..., -1])[..., None]).sum(axis=-1)
-    below[run[..., -1] <= 0] = 0
+    total = run[..., -1]
+    below = (run <= (u * total)[..., None]).sum(axis=-1)
+    # u * S rounds up to S only for subnormal S: then the last tap with a > 0
+    last_positive = (run < total[..., None]).sum(axis=-1)
+    below = np.where(below == run.shape[-1], last_positive, below)
+    below[total <= 0] = 0
     idx = np.take_along_axis(np.broadcast_to(pos, win.shape), below[..., None], -1)[..., 0]
     y = np.take_along_axis(planes, idx.reshape(N * C, -1), 1)
     return back(y.reshape(N, C, OH, OW)), back(idx.reshape(N, C, OH, OW).astype(np.int64))

@@ -870,3 +870,40 @@ def test_float32_sums_past_float32_range_draw_exactly(channels_last, rng):
     yr, ir = ref.stochastic_pool2d_train(xl, 3, 2, 5, channels_last=channels_last)
     np.testing.assert_array_equal(i, ir)
     np.testing.assert_array_equal(y, yr)
+
+
+def _subnormal_input(shape, dtype, rng):
+    """Zeros (75 %) and one to three of dtype's smallest subnormal: window
+    sums of a few units in the last place, where u * S can round up to S
+    (float64) and float32's relative rounding bounds do not hold."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    count = rng.integers(1, 4, shape) * (rng.random(shape) < 0.25)
+    return count.astype(dtype) * tiny
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+def test_subnormal_windows_draw_exactly(dtype, channels_last, rng):
+    # k=5, s=1 has 25 taps (the path without stored running sums)
+    x = _subnormal_input((2, 20, 13, 15), dtype, rng)
+    xl = to_layout(x, channels_last)
+    for (k, s), seed in zip([(3, 2), (2, 2), (5, 1), ((1, 2), (1, 2))], [3, 4, 5, 6]):
+        y, i = fwd(2)(xl, k, s, seed=seed, return_indices=True, channels_last=channels_last)
+        yr, ir = ref.stochastic_pool2d_train(xl, k, s, seed, channels_last=channels_last)
+        np.testing.assert_array_equal(i, ir)
+        np.testing.assert_array_equal(y, yr)
+        check_draws(xl, y, i, 2, k, s, 0, channels_last)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_subnormal_windows_with_padding_draw_a_positive_tap(nd, dtype, channels_last, rng):
+    # clipped border windows, and windows of one subnormal: drawn for sure
+    shape = SHAPES[nd]
+    x = to_layout(_subnormal_input(shape, dtype, rng), channels_last)
+    for j, (k, s, p) in enumerate([(3, 2, 1), (5, 1, 2), (2, 1, 1)]):
+        for seed in range(3):
+            y, i = fwd(nd)(x, k, s, p, seed=10 * j + seed, return_indices=True,
+                           channels_last=channels_last)
+            check_draws(x, y, i, nd, k, s, p, channels_last)
