@@ -38,14 +38,18 @@
 /* Calls f with the stride argument a compile-time 1 or 2 where it is, so the
  * inlined loop gets contiguous or stride-2 vector loads instead of a gather;
  * other strides take the generic loop.  f must be CPOOL_FORCE_INLINE. */
-#define CPOOL_WITH_STRIDE(sw, call_with)                                           \
-    do {                                                                           \
-        if ((sw) == 1)                                                             \
-            call_with(1);                                                          \
-        else if ((sw) == 2)                                                        \
-            call_with(2);                                                          \
-        else                                                                       \
-            call_with(sw);                                                         \
+#define CPOOL_WITH_STRIDE(sw, call_with) CPOOL_WITH_EITHER(sw, 1, 2, call_with)
+
+/* Calls f(c1) if v == c1, f(c2) if v == c2, else f(v): a specialisation of an
+ * inlined f for two common values of a runtime parameter. */
+#define CPOOL_WITH_EITHER(v, c1, c2, call_with) \
+    do {                                        \
+        if ((v) == (c1))                        \
+            call_with(c1);                      \
+        else if ((v) == (c2))                   \
+            call_with(c2);                      \
+        else                                    \
+            call_with(v);                       \
     } while (0)
 
 /* Pragmas go through a macro so a serial build compiles warning-free and MSVC

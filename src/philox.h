@@ -53,6 +53,14 @@ CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2]
     return (double)out[q & 3] * (1.0 / 4294967296.0);
 }
 
+#if defined(CPOOL_HAVE_CLONES)
+/* The same calls in AVX2 registers (philox.c), taken where the CPU has
+ * AVX2: about twice as fast as the compiler's vectors of the code below. */
+#define CPOOL_PHILOX_AVX2 1
+void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls, const uint32_t key[2],
+                             uint32_t *restrict words);
+#endif
+
 /* Philox calls on counters (ctr[i], 0), i < calls <= CPOOL_CHUNK: call i's
  * four words go to words[4i .. 4i+3].  The rounds run over arrays, which the
  * compiler vectorises. */
@@ -63,6 +71,12 @@ CPOOL_FORCE_INLINE void cpool_philox_calls(const uint64_t *restrict ctr, int64_t
     uint32_t k0 = key[0], k1 = key[1];
     int64_t j;
     int r;
+#if defined(CPOOL_PHILOX_AVX2)
+    if (__builtin_cpu_supports("avx2")) {
+        cpool_philox_calls_avx2(ctr, calls, key, words);
+        return;
+    }
+#endif
     for (j = 0; j < calls; j++) {
         c0[j] = (uint32_t)ctr[j];
         c1[j] = (uint32_t)(ctr[j] >> 32);

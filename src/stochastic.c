@@ -45,6 +45,19 @@ CPOOL_FORCE_INLINE void cpool_stoch_count_double(double pre[][CPOOL_STOCH_LANES]
             }
 }
 
+/* Calls f with the tap count a compile-time 4 or 9 where it is (2x2 and 3x3
+ * windows), so the loops over taps unroll and the running sums stay in
+ * registers; other counts take the generic loop.  f must be
+ * CPOOL_FORCE_INLINE. */
+#define CPOOL_WITH_TAPS(taps, call_with) CPOOL_WITH_EITHER(taps, 9, 4, call_with)
+
+/* GCC: no unroll-and-jam in the function (see stoch_fwd_cl). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CPOOL_NO_JAM __attribute__((optimize("no-loop-unroll-and-jam")))
+#else
+#define CPOOL_NO_JAM
+#endif
+
 #define CPOOL_BODY "stochastic.inc"
 #include "dtypes_float.h"
 #undef CPOOL_BODY

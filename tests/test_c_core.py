@@ -37,7 +37,8 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
 BUILDS = {
     "sanitize": STRICT + ["-O1", "-g", "-fopenmp", "-fsanitize=address,undefined",
                           "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"],
-    "serial": STRICT + ["-O2"],
+    # without the runtime dispatch: the portable code paths (Philox in C)
+    "serial": STRICT + ["-O2", "-DCPOOL_NO_CLONES"],
     "valgrind-serial": STRICT + ["-O2", "-g"],
     "valgrind-openmp": STRICT + ["-O2", "-g", "-fopenmp"],
 }
