@@ -101,6 +101,8 @@ def check_status(rc: int, fn: str, plane: int = 0) -> None:
         raise MemoryError(f"{fn}(): out of memory")
     if rc == -4:
         raise TypeError(f"{fn}(): no kernel for this dtype")
+    if rc == -5:
+        raise ValueError(f"{fn}(): the input holds a value outside the operation's domain")
     raise ValueError(f"{fn}(): inconsistent pooling geometry (C core status {rc})")
 
 

@@ -41,6 +41,9 @@ cdef extern from "cpool.h" nogil:
     int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x,
                                   void *y, int64_t *indices, int training, uint64_t seed,
                                   const cpool_counter *counter)
+    int cpool_stochastic_pool_fwd_checked(cpool_dtype dt, const cpool_geom *g, const void *x,
+                                          void *y, int64_t *indices, int training,
+                                          uint64_t seed, const cpool_counter *counter)
     int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count)
     int cpool_global_pool(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                           int is_max)

@@ -131,8 +131,9 @@ def lp_pool_bwd(int dt, tuple geom, grad_y, x, y, grad_x, double p):
 
 
 def stochastic_pool_fwd(int dt, tuple geom, x, y, indices, bint training, uint64_t seed,
-                        tuple counter=None):
-    """counter: None, or (base, n_stride, c_stride, d_stride, h_stride)."""
+                        tuple counter=None, bint check=False):
+    """counter: None, or (base, n_stride, c_stride, d_stride, h_stride);
+    check: also check the activations (status -5 for a bad one)."""
     cdef _Geom G = _Geom(geom)
     cdef int rc
     cdef cpool_counter ctr
@@ -146,7 +147,12 @@ def stochastic_pool_fwd(int dt, tuple geom, x, y, indices, bint training, uint64
         ctr.base, ctr.n_stride, ctr.c_stride, ctr.d_stride, ctr.h_stride = counter
         pctr = &ctr
     with nogil:
-        rc = cpool_stochastic_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi, training, seed, pctr)
+        if check:
+            rc = cpool_stochastic_pool_fwd_checked(<cpool_dtype>dt, &G.g, px, py, pi, training,
+                                                   seed, pctr)
+        else:
+            rc = cpool_stochastic_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi, training, seed,
+                                           pctr)
     return rc
 
 

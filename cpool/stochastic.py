@@ -18,6 +18,9 @@ from ._types import IntOrTuple, Pooled, Seed, Shape, StochasticPoolFunction, typ
 from .maxpool import index_backward
 
 
+_BAD_ACTIVATION = -5  # CPOOL_EVALUE
+
+
 def _check_activations(x, code, fn):
     bad = _core.first_invalid_activation(code, x)
     if bad >= 0:
@@ -65,12 +68,20 @@ def _stochastic(nd, fn, x, kernel_size, stride, padding, training, seed, return_
     shape = lay.shape(win.out)
     y = _args.output(out, shape, x.dtype.newbyteorder("="), fn, (x,))
     xc = _args.contiguous(x)
-    _check_activations(xc, code, fn)  # before anything is written to out
+    # A fresh result may be scribbled on before a bad activation is found, so
+    # the kernel checks x as it reads it; into out=, nothing may be written
+    # then, so x is checked first, in a pass of its own.
+    check_in_kernel = out is None and y.size > 0
+    if not check_in_kernel:
+        _check_activations(xc, code, fn)
     ind = np.empty(shape, dtype=np.int64) if return_indices else None
     if y.size:
         counter = _counter(nd, position) if position is not None else None
-        _args.check_status(_core.stochastic_pool_fwd(code, lay.geom(win), xc, y, ind,
-                                                     training, key, counter), fn)
+        rc = _core.stochastic_pool_fwd(code, lay.geom(win), xc, y, ind, training, key, counter,
+                                       check_in_kernel)
+        if rc == _BAD_ACTIVATION:
+            _check_activations(xc, code, fn)  # raises, naming the first bad element
+        _args.check_status(rc, fn)
     return (y, ind) if return_indices else y
 
 

@@ -80,13 +80,13 @@
     CPOOL_PRAGMA(omp parallel for schedule(static)                                 \
                      num_threads(cpool_get_num_threads())                          \
                          if ((work) > CPOOL_PARALLEL_MIN))
-#define CPOOL_PARALLEL_FOR_SUM(work, var)                                          \
+#define CPOOL_PARALLEL_FOR_SUM(work, ...)                                          \
     CPOOL_PRAGMA(omp parallel for schedule(static)                                 \
                      num_threads(cpool_get_num_threads())                          \
-                         if ((work) > CPOOL_PARALLEL_MIN) reduction(+ : var))
+                         if ((work) > CPOOL_PARALLEL_MIN) reduction(+ : __VA_ARGS__))
 #else
 #define CPOOL_PARALLEL_FOR(work) (void)(work);
-#define CPOOL_PARALLEL_FOR_SUM(work, var) (void)(work);
+#define CPOOL_PARALLEL_FOR_SUM(work, ...) (void)(work);
 #endif
 
 /* for (q = 0; q < n; q++) { body }, in a parallel region only when the work

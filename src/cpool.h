@@ -20,6 +20,7 @@ extern "C" {
 #define CPOOL_ENOMEM (-2)
 #define CPOOL_EINDEX (-3) /* an index outside its plane */
 #define CPOOL_EDTYPE (-4) /* no kernel for this dtype */
+#define CPOOL_EVALUE (-5) /* an input value the operation refuses */
 
 /* Element types; the values are fixed, the Python layer maps dtypes onto them. */
 typedef enum {
@@ -99,6 +100,15 @@ typedef struct {
 int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                               int64_t *indices, int training, uint64_t seed,
                               const cpool_counter *counter);
+
+/* The same, checking every element of x on the way (covered by a window or
+ * not) while it is in cache: CPOOL_EVALUE if one is negative, NaN or
+ * infinite, and then y and indices hold garbage.  It saves the separate pass
+ * of cpool_first_invalid_activation, which a caller still needs to name the
+ * element, or when nothing may be written on failure. */
+int cpool_stochastic_pool_fwd_checked(cpool_dtype dt, const cpool_geom *g, const void *x,
+                                      void *y, int64_t *indices, int training, uint64_t seed,
+                                      const cpool_counter *counter);
 
 /* Offset of the first negative, NaN or infinite element of x[0, count), -1 if
  * none (-2: not a floating dtype). */

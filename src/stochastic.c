@@ -58,13 +58,29 @@ CPOOL_FORCE_INLINE void cpool_stoch_count_double(double pre[][CPOOL_STOCH_LANES]
 #define CPOOL_NO_JAM
 #endif
 
+/* The input rows (along axis a) that output position o checks when the call
+ * checks the activations: [o * stride - pad, (o + 1) * stride - pad), the last
+ * output taking the rest, clipped to the input.  These ranges tile the axis,
+ * so every element, covered by a window or not, is checked exactly once, by
+ * the item that is about to read it. */
+CPOOL_INLINE void cpool_owned_rows(const cpool_geom *g, int a, int64_t o, int64_t *first,
+                                   int64_t *count)
+{
+    const int64_t s = g->stride[a], p = g->pad[a], in = g->in[a];
+    const int64_t lo = o * s - p, hi = o + 1 == g->out[a] ? in : (o + 1) * s - p;
+    *first = lo > 0 ? lo : 0;
+    *count = (hi < in ? hi : in) - *first;
+    if (*count < 0)
+        *count = 0;
+}
+
 #define CPOOL_BODY "stochastic.inc"
 #include "dtypes_float.h"
 #undef CPOOL_BODY
 
-int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
-                              int64_t *indices, int training, uint64_t seed,
-                              const cpool_counter *counter)
+static int stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                               int64_t *indices, int training, uint64_t seed,
+                               const cpool_counter *counter, int check)
 {
     uint32_t key[2];
     cpool_counter own;
@@ -88,7 +104,21 @@ int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x
         own.n_stride = g->c * own.c_stride;
         counter = &own;
     }
-    CPOOL_DISPATCH_FLOAT(dt, stoch_fwd, (g, x, y, indices, training ? key : NULL, counter))
+    CPOOL_DISPATCH_FLOAT(dt, stoch_fwd, (g, x, y, indices, training ? key : NULL, counter, check))
+}
+
+int cpool_stochastic_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
+                              int64_t *indices, int training, uint64_t seed,
+                              const cpool_counter *counter)
+{
+    return stochastic_pool_fwd(dt, g, x, y, indices, training, seed, counter, 0);
+}
+
+int cpool_stochastic_pool_fwd_checked(cpool_dtype dt, const cpool_geom *g, const void *x,
+                                      void *y, int64_t *indices, int training, uint64_t seed,
+                                      const cpool_counter *counter)
+{
+    return stochastic_pool_fwd(dt, g, x, y, indices, training, seed, counter, 1);
 }
 
 int64_t cpool_first_invalid_activation(cpool_dtype dt, const void *x, int64_t count)

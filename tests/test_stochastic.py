@@ -3,6 +3,7 @@ frequencies (chi-square against p_i = a_i / sum a), the seed, thread, layout
 and batch contracts, the eval pass and the backward against reference.py, and
 the error table.  Every test is deterministic: all seeds are fixed."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -627,15 +628,21 @@ _CASE_NAMES = ["negative", "nan", "inf", "-inf", "subnormal", "channels_last", "
                "1d", "3d", "uncovered", "view"]
 
 
+@pytest.mark.parametrize("use_out", [True, False], ids=["out", "fresh"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("case", _CASE_NAMES)
-def test_bad_activation_named(case, training):
+def test_bad_activation_named(case, training, use_out):
+    # into out=, x is checked before anything is written; a fresh result is
+    # checked by the kernel as it reads x (every element, covered or not)
     rng = np.random.default_rng(77)
     name, nd, x, kw, pos, kinds = next(c for c in _bad_cases(rng) if c[0] == case)
     f = fwd(nd)
     good = np.abs(np.nan_to_num(x, nan=1.0, posinf=1.0, neginf=1.0))
     out = np.full(f(good, 2, training=training, seed=0, **kw).shape, 7, x.dtype)
-    call = (lambda: f(x, 2, training=training, seed=0, out=out, **kw))
+    if use_out:
+        call = (lambda: f(x, 2, training=training, seed=0, out=out, **kw))
+    else:
+        call = (lambda: f(x, 2, training=training, seed=0, **kw))
     assert ref.first_bad_activation(x) is not None
     assert str(ref.first_bad_activation(x)) == pos
     check_bad_call(call, ValueError, pos, (x, out))
@@ -643,6 +650,26 @@ def test_bad_activation_named(case, training):
         call()
     assert any(w in str(info.value) for w in kinds), str(info.value)
     assert (out == 7).all()
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_every_element_is_checked(nd, channels_last):
+    # one bad element at a time, everywhere: in windows, in the gaps that
+    # strides beyond the kernel leave, past the last window, beside padding;
+    # the kernel's own check (a fresh result) must find each one
+    rng = np.random.default_rng(5)
+    shape = SHAPES[nd]
+    x = to_layout(_bad_x(shape, rng), channels_last)
+    f = fwd(nd)
+    for k, s, p in [(2, 3, 0), (3, 2, 1), (2, 2, 0), (1, 2, 0)]:
+        for flat in range(x.size):
+            xb = x.copy()
+            xb.reshape(-1)[flat] = -1.0
+            pos = str(tuple(int(i) for i in np.unravel_index(flat, x.shape)))
+            with pytest.raises(ValueError, match=re.escape(pos)):
+                f(xb, k, s, p, seed=1, channels_last=channels_last)
+        f(x, k, s, p, seed=1, channels_last=channels_last)  # and no false alarm
 
 
 def test_bad_activation_first_position_with_threads():

@@ -2187,6 +2187,31 @@ static void case_stochastic(cpool_dtype dt, const cpool_geom *gin, uint64_t seed
     for (q = 0; q < ny; q++)
         CHECK(close_to(dt, getv(dt, yt, q), eref[q]));
 
+    /* the checked entry: the same draws on good input, in both layouts;
+     * CPOOL_EVALUE for one bad element anywhere (the last is often in no
+     * window) */
+    CHECK(cpool_stochastic_pool_fwd_checked(dt, &g, x, yt, indt, 1, seed, NULL) == CPOOL_OK);
+    CHECK(cpool_stochastic_pool_fwd_checked(dt, &gl, xl, yl2, NULL, 0, seed, NULL) ==
+          CPOOL_OK);
+    for (q = 0; q < ny; q++) {
+        CHECK(getv(dt, yt, q) == getv(dt, y, q) && indt[q] == ind[q]);
+        CHECK(getv(dt, yl2, q) == getv(dt, yle, q));
+    }
+    for (q = 0; q < 3; q++) {
+        const int64_t at = q == 0 ? 0 : q == 1 ? nx / 2 : nx - 1;
+        const double keep = getv(dt, x, at), keep_l = getv(dt, xl, at);
+        setv(dt, x, at, q == 1 ? NAN : -1.0);
+        setv(dt, xl, at, INFINITY);
+        CHECK(cpool_stochastic_pool_fwd_checked(dt, &g, x, yt, indt, 1, seed, NULL) ==
+              CPOOL_EVALUE);
+        CHECK(cpool_stochastic_pool_fwd_checked(dt, &g, x, yt, NULL, 0, seed, NULL) ==
+              CPOOL_EVALUE);
+        CHECK(cpool_stochastic_pool_fwd_checked(dt, &gl, xl, yl2, indl, 1, seed, NULL) ==
+              CPOOL_EVALUE);
+        setv(dt, x, at, keep);
+        setv(dt, xl, at, keep_l);
+    }
+
     free(x);
     free(xl);
     free(y);
