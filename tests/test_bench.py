@@ -24,6 +24,10 @@ def test_bench_cli_runs_and_writes_json(tmp_path):
     assert all(r["cpool_ms"] > 0 and r["gbps"] > 0 for r in data["rows"])
     assert data["build"]["version"] == cpool.__version__
     assert "case" in res.stdout and "% copy" in res.stdout
+    # the stochastic budget, timed alternately, per layout at the one thread count
+    assert set(data["stochastic_budget"]) == {"NCHW 1T", "NHWC 1T"}
+    assert all(v > 0 for v in data["stochastic_budget"].values())
+    assert "timed alternately" in res.stdout
 
 
 def test_bench_help_documents_options():
