@@ -11,40 +11,6 @@
 #define CPOOL_STOCH_PREFIX 16
 #define CPOOL_STOCH_LANES 64
 
-/* The draws of n lanes of small windows from their running sums in double,
- * pre[k][j] (k < taps): below[j] = the number of running sums <= t = u_j *
- * S_j, the tap drawn (0 for an all-zero window, S = 0); lane j's uniform is
- * u[j * ustride].  u < 1 keeps t below S except where S is subnormal and
- * u * S rounds up to it; then every running sum is <= t, and the draw is
- * the last tap with a > 0, the number of running sums < S. */
-CPOOL_FORCE_INLINE void cpool_stoch_count_double(double pre[][CPOOL_STOCH_LANES],
-                                                 int64_t taps, int64_t n,
-                                                 const double *restrict u, int64_t ustride,
-                                                 int64_t *restrict below)
-{
-    const double *restrict sum = pre[taps - 1];
-    double t[CPOOL_STOCH_LANES];
-    int64_t j, k, full = 0;
-    for (j = 0; j < n; j++) {
-        t[j] = u[j * ustride] * sum[j];
-        below[j] = 0;
-    }
-    for (k = 0; k < taps; k++)
-        for (j = 0; j < n; j++)
-            below[j] += pre[k][j] <= t[j];
-    for (j = 0; j < n; j++) { /* all zero: the first tap */
-        below[j] = sum[j] > 0 ? below[j] : 0;
-        full |= below[j] == taps;
-    }
-    if (full) /* t rounded up to S (subnormal sums): the last tap with a > 0 */
-        for (j = 0; j < n; j++)
-            if (below[j] == taps) {
-                below[j] = 0;
-                for (k = 0; k < taps; k++)
-                    below[j] += pre[k][j] < sum[j];
-            }
-}
-
 /* Calls f with the tap count a compile-time 4 or 9 where it is (2x2 and 3x3
  * windows), so the loops over taps unroll and the running sums stay in
  * registers; other counts take the generic loop.  f must be
