@@ -31,6 +31,8 @@
 /* glibc: musl has no ifunc */
 #define CPOOL_HAVE_CLONES 1
 #define CPOOL_CLONES __attribute__((target_clones("avx2", "default")))
+/* hand-written AVX2 code (intrinsics), called after a CPU check */
+#define CPOOL_AVX2 __attribute__((target("avx2")))
 #else
 #define CPOOL_CLONES
 #endif

@@ -12,8 +12,6 @@
 #if defined(CPOOL_PHILOX_AVX2)
 #include <immintrin.h>
 
-#define CPOOL_AVX2 __attribute__((target("avx2")))
-
 /* hi = (a * m) >> 32 and *lo = (uint32_t)(a * m) in each 32-bit lane. */
 CPOOL_AVX2 static inline __m256i philox_mulhilo(__m256i a, __m256i m, __m256i *lo)
 {

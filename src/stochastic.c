@@ -3,19 +3,12 @@
  * scatter. */
 #include "common.h"
 #include "philox.h"
+#include "stochastic.h"
 #include <float.h>
 
-/* Windows of up to this many taps keep their running sums (in blocks of
- * CPOOL_STOCH_LANES columns, 9 KiB for a 3x3 window) instead of reading x
- * twice. */
-#define CPOOL_STOCH_PREFIX 16
+/* Small windows' running sums are kept in blocks of this many columns (9 KiB
+ * for a 3x3 window). */
 #define CPOOL_STOCH_LANES 64
-
-/* Calls f with the tap count a compile-time 4 or 9 where it is (2x2 and 3x3
- * windows), so the loops over taps unroll and the running sums stay in
- * registers; other counts take the generic loop.  f must be
- * CPOOL_FORCE_INLINE. */
-#define CPOOL_WITH_TAPS(taps, call_with) CPOOL_WITH_EITHER(taps, 9, 4, call_with)
 
 /* GCC: no unroll-and-jam in the function (see stoch_fwd_cl). */
 #if defined(__GNUC__) && !defined(__clang__)

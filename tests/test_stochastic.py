@@ -838,10 +838,16 @@ def test_reference_philox_known_answers():
         assert [int(w) for w in ref.philox4x32_10(ctr, key)] == list(want)
 
 
+# Rows or channels of 8 and more outputs take the AVX2 draws (float32, where
+# the CPU has AVX2), fewer the C ones; 260 channels are two parts of lanes.
+DRAW_SHAPES = [(2, 70, 17, 15), (1, 12, 9, 45), (1, 260, 7, 7)]
+
+
+@pytest.mark.parametrize("shape", DRAW_SHAPES, ids=["narrow", "wide", "deep"])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
-def test_training_draws_equal_the_specification(dtype, channels_last, rng):
-    x = np.maximum(rng.standard_normal((2, 70, 17, 15)), 0).astype(dtype)  # ReLU zeros
+def test_training_draws_equal_the_specification(dtype, channels_last, shape, rng):
+    x = np.maximum(rng.standard_normal(shape), 0).astype(dtype)  # ReLU zeros
     x[0, 3] = 0  # whole planes of all-zero windows
     for (k, s), seed in zip([(3, 2), (2, 2), ((2, 3), (1, 2)), (4, 1)], [0, 7, 2**40 + 3, 99]):
         xl = to_layout(x, channels_last)
@@ -887,10 +893,11 @@ def test_float32_draws_on_the_knife_edge_equal_the_specification(channels_last, 
     np.testing.assert_array_equal(y, yr)
 
 
+@pytest.mark.parametrize("width", [9, 41])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
-def test_float32_sums_past_float32_range_draw_exactly(channels_last, rng):
+def test_float32_sums_past_float32_range_draw_exactly(channels_last, width, rng):
     # windows summing past float32's maximum (the sums are float64)
-    x = rng.uniform(1e38, 3.4e38, (1, 16, 9, 9)).astype(np.float32)
+    x = rng.uniform(1e38, 3.4e38, (1, 16, 9, width)).astype(np.float32)
     x[0, :, ::3] = 0
     xl = to_layout(x, channels_last)
     y, i = fwd(2)(xl, 3, 2, seed=5, return_indices=True, channels_last=channels_last)
@@ -908,11 +915,12 @@ def _subnormal_input(shape, dtype, rng):
     return count.astype(dtype) * tiny
 
 
+@pytest.mark.parametrize("shape", [(2, 20, 13, 15), (1, 12, 9, 45)], ids=["narrow", "wide"])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)
-def test_subnormal_windows_draw_exactly(dtype, channels_last, rng):
+def test_subnormal_windows_draw_exactly(dtype, channels_last, shape, rng):
     # k=5, s=1 has 25 taps (the path without stored running sums)
-    x = _subnormal_input((2, 20, 13, 15), dtype, rng)
+    x = _subnormal_input(shape, dtype, rng)
     xl = to_layout(x, channels_last)
     for (k, s), seed in zip([(3, 2), (2, 2), (5, 1), ((1, 2), (1, 2))], [3, 4, 5, 6]):
         y, i = fwd(2)(xl, k, s, seed=seed, return_indices=True, channels_last=channels_last)

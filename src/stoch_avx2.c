@@ -1,0 +1,138 @@
+/* Stochastic pooling's float32 draws for small windows in AVX2 registers,
+ * for the runtime dispatch in stochastic.inc.
+ *
+ * The method is stoch_count_small's: float32 running sums counted against
+ * t - m and t + m, lanes where the two counts differ drawn again in double.
+ * GCC keeps those sums in stack arrays, counts them in a second loop and
+ * leaves the pick a scalar gather per lane; the five rewrites of that C
+ * tried (research/performance-notes.md) ran slower.  Here a block of eight
+ * lanes keeps its taps and running sums in registers, and the pick is two
+ * blends per tap: the masks "running sum k <= t - m" are true for k below
+ * the count and false from it on, so blending tap k + 1 under mask k
+ * leaves the drawn tap.  The C in stochastic.inc stays the definition and
+ * the fallback, and the tests compare the two draws exactly. */
+#include "stochastic.h"
+
+#if defined(CPOOL_STOCH_AVX2)
+#include <float.h>
+#include <immintrin.h>
+
+#define CPOOL_AVX2_INLINE CPOOL_FORCE_INLINE CPOOL_AVX2
+
+/* Lanes j < 8 of p[j * step].  Step 2 gives them in the order 0, 1, 4, 5,
+ * 2, 3, 6, 7 (one in-lane shuffle instead of a cross-lane one per tap);
+ * stoch_order puts a block's results back once.  The second load starts at
+ * p + 7 so that nothing past lane 7's element is read. */
+CPOOL_AVX2_INLINE __m256 stoch_load8(const float *restrict p, int64_t step)
+{
+    if (step == 1)
+        return _mm256_loadu_ps(p);
+    return _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 7), 0xD8);
+}
+
+/* The permutation of stoch_load8 (its own inverse): 64-bit pairs 0, 2, 1, 3. */
+CPOOL_AVX2_INLINE __m256 stoch_order(__m256 v, int64_t step)
+{
+    if (step == 1)
+        return v;
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
+}
+
+CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
+                                     const int64_t *restrict rel, int64_t scale, int64_t taps,
+                                     int64_t n, const double *restrict u, float *restrict y,
+                                     int64_t *restrict idx, int64_t ibase, int64_t istep,
+                                     int64_t *restrict redo)
+{
+    /* stoch_count_small's slack and range, to the bit */
+    const __m256 slack = _mm256_set1_ps((float)((double)(2 * taps + 24) / 16777216.0));
+    const __m256 zero = _mm256_setzero_ps(), none = _mm256_set1_ps(-1.0f);
+    const __m256 big = _mm256_set1_ps(FLT_MAX), tiny = _mm256_set1_ps(7.888609052210118e-31f);
+    __m256 relk[CPOOL_STOCH_PREFIX];
+    int64_t off[CPOOL_STOCH_PREFIX];
+    int64_t j0 = 0, done = 0, nredo = 0, k;
+    for (k = 0; k < taps; k++) {
+        relk[k] = _mm256_castsi256_ps(_mm256_set1_epi32((int)rel[k]));
+        off[k] = rel[k] * scale;
+    }
+    while (done < n) {
+        __m256 tap[CPOOL_STOCH_PREFIX], run[CPOOL_STOCH_PREFIX];
+        __m256 uv, sum, t, m, pos, lo, hi, odd, val, pick;
+        const float *restrict p;
+        unsigned bits;
+        if (j0 + 8 > n) /* a short last block overlaps the one before */
+            j0 = n - 8;
+        p = x + j0 * step;
+        tap[0] = stoch_load8(p + off[0], step);
+        run[0] = tap[0];
+        for (k = 1; k < taps; k++) {
+            tap[k] = stoch_load8(p + off[k], step);
+            run[k] = _mm256_add_ps(run[k - 1], tap[k]);
+        }
+        sum = run[taps - 1];
+        uv = stoch_order(_mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(u + j0 + 4)),
+                                         _mm256_cvtpd_ps(_mm256_loadu_pd(u + j0))),
+                         step);
+        t = _mm256_mul_ps(uv, sum);
+        m = _mm256_mul_ps(slack, sum);
+        pos = _mm256_cmp_ps(sum, zero, _CMP_GT_OQ);
+        /* all zero: no running sum <= -1, so the first tap */
+        lo = _mm256_blendv_ps(none, _mm256_sub_ps(t, m), pos);
+        hi = _mm256_add_ps(t, m);
+        odd = _mm256_or_ps(_mm256_cmp_ps(sum, big, _CMP_GT_OQ),
+                           _mm256_and_ps(pos, _mm256_cmp_ps(sum, tiny, _CMP_LT_OQ)));
+        val = tap[0];
+        pick = relk[0];
+        /* The last running sum is S > t - m: it never counts, and in double
+         * S > t always (float32 sums are never subnormal doubles), so it
+         * needs no check. */
+        for (k = 0; k + 1 < taps; k++) {
+            const __m256 below = _mm256_cmp_ps(run[k], lo, _CMP_LE_OQ);
+            odd = _mm256_or_ps(odd, _mm256_xor_ps(below, _mm256_cmp_ps(run[k], hi, _CMP_LE_OQ)));
+            val = _mm256_blendv_ps(val, tap[k + 1], below);
+            pick = _mm256_blendv_ps(pick, relk[k + 1], below);
+        }
+        _mm256_storeu_ps(y + j0, stoch_order(val, step));
+        if (idx) {
+            const __m256i r = _mm256_castps_si256(stoch_order(pick, step));
+            const int64_t i0 = ibase + j0 * istep;
+            const __m256i at = _mm256_setr_epi64x(i0, i0 + istep, i0 + 2 * istep, i0 + 3 * istep);
+            const __m256i at4 = _mm256_set1_epi64x(4 * istep);
+            _mm256_storeu_si256((__m256i *)(void *)(idx + j0),
+                                _mm256_add_epi64(at, _mm256_cvtepi32_epi64(
+                                                         _mm256_castsi256_si128(r))));
+            _mm256_storeu_si256((__m256i *)(void *)(idx + j0 + 4),
+                                _mm256_add_epi64(_mm256_add_epi64(at, at4),
+                                                 _mm256_cvtepi32_epi64(
+                                                     _mm256_extracti128_si256(r, 1))));
+        }
+        /* lanes the block before already listed are left out */
+        bits = (unsigned)_mm256_movemask_ps(stoch_order(odd, step)) &
+               ~((1u << (done - j0)) - 1u);
+        for (; bits; bits &= bits - 1)
+            redo[nredo++] = j0 + __builtin_ctz(bits);
+        done = j0 + 8;
+        j0 += 8;
+    }
+    return nredo;
+}
+
+CPOOL_AVX2 int64_t cpool_stoch_draw_f32_avx2(const float *restrict x, int64_t step,
+                                             const int64_t *restrict rel, int64_t scale,
+                                             int64_t taps, int64_t n, const double *restrict u,
+                                             float *restrict y, int64_t *restrict idx,
+                                             int64_t ibase, int64_t istep,
+                                             int64_t *restrict redo)
+{
+#define CPOOL_DRAW_STEP1(k) return stoch_draw(x, 1, rel, scale, k, n, u, y, idx, ibase, istep, redo)
+#define CPOOL_DRAW_STEP2(k) return stoch_draw(x, 2, rel, scale, k, n, u, y, idx, ibase, istep, redo)
+    if (step == 1)
+        CPOOL_WITH_TAPS(taps, CPOOL_DRAW_STEP1);
+    CPOOL_WITH_TAPS(taps, CPOOL_DRAW_STEP2);
+#undef CPOOL_DRAW_STEP1
+#undef CPOOL_DRAW_STEP2
+}
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int cpool_stoch_no_avx2;
+#endif
