@@ -6,11 +6,11 @@
  * GCC keeps those sums in stack arrays, counts them in a second loop and
  * leaves the pick a scalar gather per lane; the five rewrites of that C
  * tried (research/performance-notes.md) ran slower.  Here a block of eight
- * lanes keeps its taps and running sums in registers, and the pick is two
- * blends per tap: the masks "running sum k <= t - m" are true for k below
- * the count and false from it on, so blending tap k + 1 under mask k
- * leaves the drawn tap.  The C in stochastic.inc stays the definition and
- * the fallback, and the tests compare the two draws exactly. */
+ * lanes keeps its running sums in registers and picks by blends: the masks
+ * "running sum k <= t - m" are true for k below the count and false from it
+ * on, so blending tap k + 1 (its value, its offset, the running sum there)
+ * under mask k leaves the drawn tap.  The C in stochastic.inc stays the
+ * definition and the fallback; the tests hold both to the reference. */
 #include "stochastic.h"
 
 #if defined(CPOOL_STOCH_AVX2)
@@ -55,21 +55,21 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
         relk[k] = _mm256_castsi256_ps(_mm256_set1_epi32((int)rel[k]));
         off[k] = rel[k] * scale;
     }
+    const __m256i lanes = _mm256_setr_epi64x(0, istep, 2 * istep, 3 * istep);
+    const __m256i half = _mm256_set1_epi64x(4 * istep);
     while (done < n) {
-        __m256 tap[CPOOL_STOCH_PREFIX], run[CPOOL_STOCH_PREFIX];
-        __m256 uv, sum, t, m, pos, lo, hi, odd, val, pick;
+        __m256 uv, tap, sum, run, t, m, pos, lo, hi, val, pick, next, odd;
         const float *restrict p;
         unsigned bits;
         if (j0 + 8 > n) /* a short last block overlaps the one before */
             j0 = n - 8;
         p = x + j0 * step;
-        tap[0] = stoch_load8(p + off[0], step);
-        run[0] = tap[0];
-        for (k = 1; k < taps; k++) {
-            tap[k] = stoch_load8(p + off[k], step);
-            run[k] = _mm256_add_ps(run[k - 1], tap[k]);
-        }
-        sum = run[taps - 1];
+        /* The sum first, then the running sums again from the same loads
+         * (L1 hits): a tap and a running sum for each of nine taps would
+         * not fit the sixteen registers. */
+        sum = stoch_load8(p + off[0], step);
+        for (k = 1; k < taps; k++)
+            sum = _mm256_add_ps(sum, stoch_load8(p + off[k], step));
         uv = stoch_order(_mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(u + j0 + 4)),
                                          _mm256_cvtpd_ps(_mm256_loadu_pd(u + j0))),
                          step);
@@ -79,30 +79,32 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
         /* all zero: no running sum <= -1, so the first tap */
         lo = _mm256_blendv_ps(none, _mm256_sub_ps(t, m), pos);
         hi = _mm256_add_ps(t, m);
-        odd = _mm256_or_ps(_mm256_cmp_ps(sum, big, _CMP_GT_OQ),
-                           _mm256_and_ps(pos, _mm256_cmp_ps(sum, tiny, _CMP_LT_OQ)));
-        val = tap[0];
+        val = stoch_load8(p + off[0], step);
+        run = val;
         pick = relk[0];
-        /* The last running sum is S > t - m: it never counts, and in double
-         * S > t always (float32 sums are never subnormal doubles), so it
-         * needs no check. */
-        for (k = 0; k + 1 < taps; k++) {
-            const __m256 below = _mm256_cmp_ps(run[k], lo, _CMP_LE_OQ);
-            odd = _mm256_or_ps(odd, _mm256_xor_ps(below, _mm256_cmp_ps(run[k], hi, _CMP_LE_OQ)));
-            val = _mm256_blendv_ps(val, tap[k + 1], below);
-            pick = _mm256_blendv_ps(pick, relk[k + 1], below);
+        next = run; /* the first running sum > t - m */
+        for (k = 1; k < taps; k++) {
+            const __m256 below = _mm256_cmp_ps(run, lo, _CMP_LE_OQ);
+            tap = stoch_load8(p + off[k], step);
+            run = _mm256_add_ps(run, tap);
+            val = _mm256_blendv_ps(val, tap, below);
+            pick = _mm256_blendv_ps(pick, relk[k], below);
+            next = _mm256_blendv_ps(next, run, below);
         }
+        /* The running sums only grow, so some lies in (t - m, t + m] exactly
+         * where the first one above t - m does. */
+        odd = _mm256_or_ps(_mm256_and_ps(pos, _mm256_cmp_ps(next, hi, _CMP_LE_OQ)),
+                           _mm256_or_ps(_mm256_cmp_ps(sum, big, _CMP_GT_OQ),
+                                         _mm256_and_ps(pos, _mm256_cmp_ps(sum, tiny, _CMP_LT_OQ))));
         _mm256_storeu_ps(y + j0, stoch_order(val, step));
         if (idx) {
             const __m256i r = _mm256_castps_si256(stoch_order(pick, step));
-            const int64_t i0 = ibase + j0 * istep;
-            const __m256i at = _mm256_setr_epi64x(i0, i0 + istep, i0 + 2 * istep, i0 + 3 * istep);
-            const __m256i at4 = _mm256_set1_epi64x(4 * istep);
+            const __m256i at = _mm256_add_epi64(_mm256_set1_epi64x(ibase + j0 * istep), lanes);
             _mm256_storeu_si256((__m256i *)(void *)(idx + j0),
                                 _mm256_add_epi64(at, _mm256_cvtepi32_epi64(
                                                          _mm256_castsi256_si128(r))));
             _mm256_storeu_si256((__m256i *)(void *)(idx + j0 + 4),
-                                _mm256_add_epi64(_mm256_add_epi64(at, at4),
+                                _mm256_add_epi64(_mm256_add_epi64(at, half),
                                                  _mm256_cvtepi32_epi64(
                                                      _mm256_extracti128_si256(r, 1))));
         }

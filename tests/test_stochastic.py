@@ -857,37 +857,43 @@ def test_training_draws_equal_the_specification(dtype, channels_last, shape, rng
         np.testing.assert_array_equal(y, yr)
 
 
-def _knife_edge_input(shape, seed, rng):
-    """(N, C, H, 2 * OW) float32 whose k=(1, 2), s=(1, 2) windows [v, w] put
-    the first running sum v within float32 rounding of the threshold
-    t = u * (v + w): w = v * (1 - u) / u, rounded to float32."""
+def _knife_edge_input(shape, taps, seed, rng):
+    """(N, C, H, taps * OW) float32 whose k=(1, taps), s=(1, taps) windows
+    put one running sum, after a random number of taps, within float32
+    rounding of the threshold t = u * S: the taps after it share S - v with
+    v = the running sum there, S = v / u, rounded to float32."""
     N, C, H, OW = shape
     u = ref.stochastic_uniforms(np.arange(N * C * H * OW), seed).reshape(shape)
-    v = rng.uniform(0.5, 2, shape)
-    w = np.where(u > 0, v * (1 - u) / np.maximum(u, 1e-300), 1.0)
-    x = np.empty((N, C, H, 2 * OW), np.float32)
-    x[..., 0::2] = v
-    x[..., 1::2] = np.minimum(w, 1e30)
-    return x
+    x = rng.uniform(0.5, 2, shape + (taps,))
+    edge = rng.integers(0, taps - 1, shape)  # the running sum at the edge
+    after = np.arange(taps) > edge[..., None]
+    v = np.where(after, 0, x).sum(axis=-1)
+    rest = np.where(u > 0, v * (1 - u) / np.maximum(u, 1e-300), 1.0)
+    share = np.minimum(rest / (taps - 1 - edge), 1e30)
+    x = np.where(after, share[..., None], x)
+    return x.reshape(N, C, H, OW * taps).astype(np.float32), edge
 
 
+@pytest.mark.parametrize("taps", [2, 4, 9])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
-def test_float32_draws_on_the_knife_edge_equal_the_specification(channels_last, rng):
+def test_float32_draws_on_the_knife_edge_equal_the_specification(channels_last, taps, rng):
     # The draw is specified in float64 sums; float32 sums decide it the same
     # except where a running sum lies within float32 rounding of t.  Here
     # every window is built so, and a float32-only count gets many wrong.
     seed, shape = 1234, (2, 64, 6, 40)
-    x = _knife_edge_input(shape, seed, rng)
+    x, edge = _knife_edge_input(shape, taps, seed, rng)
     u = ref.stochastic_uniforms(np.arange(np.prod(shape)), seed).reshape(shape)
-    v, w = x[..., 0::2], x[..., 1::2]
-    s32 = (v + w).astype(np.float32)
-    wrong = (v <= (u * s32).astype(np.float32)) != (v.astype(np.float64) <= u * (
-        v.astype(np.float64) + w))
+    win = x.reshape(shape + (taps,))
+    v32 = np.take_along_axis(np.cumsum(win, -1, dtype=np.float32), edge[..., None], -1)[..., 0]
+    v64 = np.take_along_axis(np.cumsum(win, -1, dtype=np.float64), edge[..., None], -1)[..., 0]
+    s32, s64 = win.sum(-1, dtype=np.float32), win.sum(-1, dtype=np.float64)
+    wrong = (v32 <= (u * s32).astype(np.float32)) != (v64 <= u * s64)
     assert wrong.sum() > 100  # the trap bites a float32-only implementation
+    assert (edge > 0).mean() > 0.4 or taps == 2  # not only the first running sum
     xl = to_layout(x, channels_last)
-    y, i = fwd(2)(xl, (1, 2), (1, 2), seed=seed, return_indices=True,
+    y, i = fwd(2)(xl, (1, taps), (1, taps), seed=seed, return_indices=True,
                   channels_last=channels_last)
-    yr, ir = ref.stochastic_pool2d_train(xl, (1, 2), (1, 2), seed,
+    yr, ir = ref.stochastic_pool2d_train(xl, (1, taps), (1, taps), seed,
                                          channels_last=channels_last)
     np.testing.assert_array_equal(i, ir)
     np.testing.assert_array_equal(y, yr)
