@@ -15,28 +15,7 @@
 
 #if defined(CPOOL_STOCH_AVX2)
 #include <float.h>
-#include <immintrin.h>
-
-#define CPOOL_AVX2_INLINE CPOOL_FORCE_INLINE CPOOL_AVX2
-
-/* Lanes j < 8 of p[j * step].  Step 2 gives them in the order 0, 1, 4, 5,
- * 2, 3, 6, 7 (one in-lane shuffle instead of a cross-lane one per tap);
- * stoch_order puts a block's results back once.  The second load starts at
- * p + 7 so that nothing past lane 7's element is read. */
-CPOOL_AVX2_INLINE __m256 stoch_load8(const float *restrict p, int64_t step)
-{
-    if (step == 1)
-        return _mm256_loadu_ps(p);
-    return _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 7), 0xD8);
-}
-
-/* The permutation of stoch_load8 (its own inverse): 64-bit pairs 0, 2, 1, 3. */
-CPOOL_AVX2_INLINE __m256 stoch_order(__m256 v, int64_t step)
-{
-    if (step == 1)
-        return v;
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
-}
+#include "lanes_avx2.h"
 
 CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
                                      const int64_t *restrict rel, int64_t scale, int64_t taps,
@@ -51,12 +30,9 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
     __m256 relk[CPOOL_STOCH_PREFIX];
     int64_t off[CPOOL_STOCH_PREFIX];
     int64_t j0 = 0, done = 0, nredo = 0, k;
-    for (k = 0; k < taps; k++) {
-        relk[k] = _mm256_castsi256_ps(_mm256_set1_epi32((int)rel[k]));
+    cpool_rel8(rel, taps, relk);
+    for (k = 0; k < taps; k++)
         off[k] = rel[k] * scale;
-    }
-    const __m256i lanes = _mm256_setr_epi64x(0, istep, 2 * istep, 3 * istep);
-    const __m256i half = _mm256_set1_epi64x(4 * istep);
     while (done < n) {
         __m256 uv, tap, sum, run, t, m, pos, lo, hi, val, pick, next, odd;
         const float *restrict p;
@@ -67,25 +43,25 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
         /* The sum first, then the running sums again from the same loads
          * (L1 hits): a tap and a running sum for each of nine taps would
          * not fit the sixteen registers. */
-        sum = stoch_load8(p + off[0], step);
+        sum = cpool_load8(p + off[0], step);
         for (k = 1; k < taps; k++)
-            sum = _mm256_add_ps(sum, stoch_load8(p + off[k], step));
-        uv = stoch_order(_mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(u + j0 + 4)),
-                                         _mm256_cvtpd_ps(_mm256_loadu_pd(u + j0))),
-                         step);
+            sum = _mm256_add_ps(sum, cpool_load8(p + off[k], step));
+        uv = cpool_order8(_mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(u + j0 + 4)),
+                                          _mm256_cvtpd_ps(_mm256_loadu_pd(u + j0))),
+                          step);
         t = _mm256_mul_ps(uv, sum);
         m = _mm256_mul_ps(slack, sum);
         pos = _mm256_cmp_ps(sum, zero, _CMP_GT_OQ);
         /* all zero: no running sum <= -1, so the first tap */
         lo = _mm256_blendv_ps(none, _mm256_sub_ps(t, m), pos);
         hi = _mm256_add_ps(t, m);
-        val = stoch_load8(p + off[0], step);
+        val = cpool_load8(p + off[0], step);
         run = val;
         pick = relk[0];
         next = run; /* the first running sum > t - m */
         for (k = 1; k < taps; k++) {
             const __m256 below = _mm256_cmp_ps(run, lo, _CMP_LE_OQ);
-            tap = stoch_load8(p + off[k], step);
+            tap = cpool_load8(p + off[k], step);
             run = _mm256_add_ps(run, tap);
             val = _mm256_blendv_ps(val, tap, below);
             pick = _mm256_blendv_ps(pick, relk[k], below);
@@ -96,20 +72,11 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
         odd = _mm256_or_ps(_mm256_and_ps(pos, _mm256_cmp_ps(next, hi, _CMP_LE_OQ)),
                            _mm256_or_ps(_mm256_cmp_ps(sum, big, _CMP_GT_OQ),
                                          _mm256_and_ps(pos, _mm256_cmp_ps(sum, tiny, _CMP_LT_OQ))));
-        _mm256_storeu_ps(y + j0, stoch_order(val, step));
-        if (idx) {
-            const __m256i r = _mm256_castps_si256(stoch_order(pick, step));
-            const __m256i at = _mm256_add_epi64(_mm256_set1_epi64x(ibase + j0 * istep), lanes);
-            _mm256_storeu_si256((__m256i *)(void *)(idx + j0),
-                                _mm256_add_epi64(at, _mm256_cvtepi32_epi64(
-                                                         _mm256_castsi256_si128(r))));
-            _mm256_storeu_si256((__m256i *)(void *)(idx + j0 + 4),
-                                _mm256_add_epi64(_mm256_add_epi64(at, half),
-                                                 _mm256_cvtepi32_epi64(
-                                                     _mm256_extracti128_si256(r, 1))));
-        }
+        _mm256_storeu_ps(y + j0, cpool_order8(val, step));
+        if (idx)
+            cpool_store_index8(idx + j0, ibase + j0 * istep, istep, pick, step);
         /* lanes the block before already listed are left out */
-        bits = (unsigned)_mm256_movemask_ps(stoch_order(odd, step)) &
+        bits = (unsigned)_mm256_movemask_ps(cpool_order8(odd, step)) &
                ~((1u << (done - j0)) - 1u);
         for (; bits; bits &= bits - 1)
             redo[nredo++] = j0 + __builtin_ctz(bits);

@@ -97,6 +97,33 @@ def test_nan_gives_nan_and_last_nan_index(channels_last):
     assert np.isnan(y.item()) and i.item() == 7
 
 
+# Rows of 8 and more interior outputs take the AVX2 lanes (float32, stride 1
+# or 2, up to 16 taps, where the CPU has AVX2); NaN, signed zeros and
+# infinities must follow the scan-order rule there too, to the bit.
+WIDE = {1: (2, 3, 41), 2: (2, 3, 5, 37), 3: (1, 2, 4, 5, 37)}
+WIDE_CFGS = {1: [(3, 2, 0, 1), (3, 1, 1, 1), (2, 2, 0, 1), (3, 1, 0, 2), (16, 1, 0, 1)],
+             2: [(3, 2, 0, 1), (3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 0, 1), ((2, 3), (1, 2), 0, 2)],
+             3: [(2, 2, 0, 1), (2, 1, 0, 1), ((1, 3, 3), (1, 1, 2), 0, 1)]}
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_wide_rows_with_nan_signed_zeros_and_inf_match_reference(nd, dtype, channels_last, rng):
+    x = make_input(WIDE[nd], dtype, rng)
+    special = rng.choice([np.nan, -0.0, 0.0, np.inf, -np.inf], size=x.shape)
+    x = np.where(rng.random(x.shape) < 0.15, special, x).astype(dtype)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for k, s, p, d in WIDE_CFGS[nd]:
+        xl = to_layout(x, channels_last)
+        y, i = FWD[nd](xl, k, s, p, d, return_indices=True, channels_last=channels_last)
+        ry, ri = ref.max_pool(xl, nd, k, s, p, d, channels_last=channels_last)
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(y.view(bits), ry.view(bits))
+        np.testing.assert_array_equal(
+            FWD[nd](xl, k, s, p, d, channels_last=channels_last).view(bits), ry.view(bits))
+
+
 def test_all_minus_inf_window_indexes_first_tap():
     x = np.full((1, 1, 4), -np.inf, np.float32)
     y, i = cpool.max_pool1d(x, 3, 1, padding=1, return_indices=True)

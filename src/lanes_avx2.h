@@ -1,0 +1,55 @@
+/* Eight float32 lanes in AVX2 registers: the loads and stores that the
+ * hand-written kernels (stoch_avx2.c, max_avx2.c) share.  Lane j of a block
+ * reads p[j * step], step 1 or 2.  Include only where CPOOL_HAVE_CLONES. */
+#ifndef CPOOL_LANES_AVX2_H
+#define CPOOL_LANES_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include "common.h"
+
+#define CPOOL_AVX2_INLINE CPOOL_FORCE_INLINE CPOOL_AVX2
+
+/* Lanes j < 8 of p[j * step].  Step 2 gives them in the order 0, 1, 4, 5,
+ * 2, 3, 6, 7 (one in-lane shuffle instead of a cross-lane one per load);
+ * cpool_order8 puts a block's results back once.  The second load starts
+ * at p + 7 so that nothing past lane 7's element is read. */
+CPOOL_AVX2_INLINE __m256 cpool_load8(const float *restrict p, int64_t step)
+{
+    if (step == 1)
+        return _mm256_loadu_ps(p);
+    return _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 7), 0xD8);
+}
+
+/* The permutation of cpool_load8 (its own inverse): 64-bit pairs 0, 2, 1, 3. */
+CPOOL_AVX2_INLINE __m256 cpool_order8(__m256 v, int64_t step)
+{
+    if (step == 1)
+        return v;
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8));
+}
+
+/* The offsets rel[k] (int32) broadcast as float bit patterns, for blends. */
+CPOOL_AVX2_INLINE void cpool_rel8(const int64_t *restrict rel, int64_t taps, __m256 *restrict out)
+{
+    int64_t k;
+    for (k = 0; k < taps; k++)
+        out[k] = _mm256_castsi256_ps(_mm256_set1_epi32((int)rel[k]));
+}
+
+/* idx[j] = base + j * istep + pick[j] for j < 8, pick in cpool_load8's
+ * order (int32 bit patterns). */
+CPOOL_AVX2_INLINE void cpool_store_index8(int64_t *restrict idx, int64_t base, int64_t istep,
+                                          __m256 pick, int64_t step)
+{
+    const __m256i r = _mm256_castps_si256(cpool_order8(pick, step));
+    const __m256i at = _mm256_add_epi64(_mm256_set1_epi64x(base),
+                                        _mm256_setr_epi64x(0, istep, 2 * istep, 3 * istep));
+    _mm256_storeu_si256((__m256i *)(void *)idx,
+                        _mm256_add_epi64(at, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(r))));
+    _mm256_storeu_si256((__m256i *)(void *)(idx + 4),
+                        _mm256_add_epi64(_mm256_add_epi64(at, _mm256_set1_epi64x(4 * istep)),
+                                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(r, 1))));
+}
+
+#endif

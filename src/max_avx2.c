@@ -1,0 +1,78 @@
+/* Max pooling's float32 interior rows in AVX2 registers, for the runtime
+ * dispatch in max.inc.
+ *
+ * GCC vectorises max_row_taps' chain of selects for 8 outputs at a time and
+ * finishes each row's interior with a scalar tail: on 55 outputs a row, 7
+ * of them, which cost about as much as the 48 before (perf, k3s2 on
+ * (32,64,112,112)).  Here every block of eight outputs keeps its whole
+ * window's maximum in registers, and a row's last block overlaps the one
+ * before instead of leaving a tail: a window's maximum does not depend on
+ * which block computes it. */
+#include "max.h"
+
+#if defined(CPOOL_MAX_AVX2)
+#include "lanes_avx2.h"
+
+CPOOL_AVX2_INLINE void max_lanes(const float *restrict x, int64_t step,
+                                 const int64_t *restrict rel, int64_t taps, int64_t n,
+                                 float *restrict y, int64_t *restrict idx, int64_t ibase,
+                                 int64_t istep, int with_idx)
+{
+    const __m256 lowest = _mm256_set1_ps(-INFINITY);
+    __m256 relk[CPOOL_MAX_AVX2_TAPS];
+    int64_t j0 = 0, k;
+    cpool_rel8(rel, taps, relk);
+    for (;;) {
+        const float *restrict p;
+        __m256 m = lowest, pick = relk[0];
+        if (j0 + 8 > n) /* a short last block overlaps the one before */
+            j0 = n - 8;
+        p = x + j0 * step;
+        for (k = 0; k < taps; k++) {
+            /* PyTorch's rule: v > m || isnan(v), so ties keep the first
+             * maximum and a NaN window its last NaN */
+            const __m256 v = cpool_load8(p + rel[k], step);
+            const __m256 up = _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ),
+                                           _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+            m = _mm256_blendv_ps(m, v, up);
+            if (with_idx)
+                pick = _mm256_blendv_ps(pick, relk[k], up);
+        }
+        _mm256_storeu_ps(y + j0, cpool_order8(m, step));
+        if (with_idx)
+            cpool_store_index8(idx + j0, ibase + j0 * istep, istep, pick, step);
+        if (j0 + 8 >= n)
+            return;
+        j0 += 8;
+    }
+}
+
+/* max_lanes with the tap count a compile-time 9 or 4 where it is */
+CPOOL_AVX2_INLINE void max_lanes_taps(const float *restrict x, int64_t step,
+                                      const int64_t *restrict rel, int64_t taps, int64_t n,
+                                      float *restrict y, int64_t *restrict idx, int64_t ibase,
+                                      int64_t istep, int with_idx)
+{
+#define CPOOL_LANES(k) max_lanes(x, step, rel, k, n, y, idx, ibase, istep, with_idx)
+    CPOOL_WITH_EITHER(taps, 9, 4, CPOOL_LANES);
+#undef CPOOL_LANES
+}
+
+CPOOL_AVX2 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step,
+                                         const int64_t *restrict rel, int64_t taps, int64_t n,
+                                         float *restrict y, int64_t *restrict idx,
+                                         int64_t ibase, int64_t istep)
+{
+    if (step == 1 && idx)
+        max_lanes_taps(x, 1, rel, taps, n, y, idx, ibase, istep, 1);
+    else if (step == 1)
+        max_lanes_taps(x, 1, rel, taps, n, y, NULL, 0, 0, 0);
+    else if (idx)
+        max_lanes_taps(x, 2, rel, taps, n, y, idx, ibase, istep, 1);
+    else
+        max_lanes_taps(x, 2, rel, taps, n, y, NULL, 0, 0, 0);
+}
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int cpool_max_no_avx2;
+#endif
