@@ -42,6 +42,12 @@ CPOOL_FORCE_INLINE void cpool_philox4x32_10(const uint32_t ctr[4], const uint32_
  * output word q % 4, 32 random bits.  Four consecutive positions share one
  * Philox call, a quarter of the cost of one call each; 2^-32 resolution is
  * far below any probability a window of activations can express usefully. */
+/* The uniform of a random word: w / 2^32, exact in double. */
+CPOOL_FORCE_INLINE double cpool_uniform(uint32_t w)
+{
+    return (double)w * (1.0 / 4294967296.0);
+}
+
 CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2])
 {
     uint32_t ctr[4], out[4];
@@ -50,7 +56,7 @@ CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2]
     ctr[2] = 0;
     ctr[3] = 0;
     cpool_philox4x32_10(ctr, key, out);
-    return (double)out[q & 3] * (1.0 / 4294967296.0);
+    return cpool_uniform(out[q & 3]);
 }
 
 #if defined(CPOOL_HAVE_CLONES)
@@ -105,10 +111,12 @@ CPOOL_FORCE_INLINE void cpool_philox_calls(const uint64_t *restrict ctr, int64_t
     }
 }
 
-/* u[j] = cpool_philox_uniform(first + j * step), j < n <= CPOOL_CHUNK; for
- * step 1 each call serves four lanes. */
-CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int64_t n,
-                                              const uint32_t key[2], double *restrict u)
+/* u[j] = the random word of position first + j * step (cpool_philox_uniform
+ * of it is cpool_uniform(u[j])), j < n <= CPOOL_CHUNK; for step 1 each call
+ * serves four lanes.  Words, not doubles: the float32 draws convert them in
+ * registers, and half the bytes are stored. */
+CPOOL_FORCE_INLINE void cpool_philox_words(uint64_t first, uint64_t step, int64_t n,
+                                           const uint32_t key[2], uint32_t *restrict u)
 {
     uint64_t ctr[CPOOL_CHUNK];
     uint32_t words[4 * CPOOL_CHUNK];
@@ -121,20 +129,19 @@ CPOOL_FORCE_INLINE void cpool_philox_uniforms(uint64_t first, uint64_t step, int
     if (step == 1) {
         const uint32_t *w = words + (first & 3);
         for (j = 0; j < n; j++)
-            u[j] = (double)w[j] * (1.0 / 4294967296.0);
+            u[j] = w[j];
     } else {
         for (j = 0; j < n; j++)
-            u[j] = (double)words[4 * j + ((first + (uint64_t)j * step) & 3)] *
-                   (1.0 / 4294967296.0);
+            u[j] = words[4 * j + ((first + (uint64_t)j * step) & 3)];
     }
 }
 
-/* u[r * ur + j * uj] = cpool_philox_uniform(first + r * step + j) for r <
+/* u[r * ur + j * uj] = the random word of position first + r * step + j for r <
  * rows, j < n: `rows` runs of consecutive positions (a channels-last row's
  * channels), their calls batched together so that short runs still fill
  * the vector lanes. */
 CPOOL_FORCE_INLINE void cpool_philox_runs(uint64_t first, uint64_t step, int64_t rows,
-                                          int64_t n, const uint32_t key[2], double *restrict u,
+                                          int64_t n, const uint32_t key[2], uint32_t *restrict u,
                                           int64_t ur, int64_t uj)
 {
     uint64_t ctr[CPOOL_CHUNK];
@@ -154,11 +161,11 @@ CPOOL_FORCE_INLINE void cpool_philox_runs(uint64_t first, uint64_t step, int64_t
         }
         if (r1 == r) { /* one run longer than a batch */
             const uint64_t q = first + (uint64_t)r * step;
-            double part[CPOOL_CHUNK];
+            uint32_t part[CPOOL_CHUNK];
             int64_t j0;
             for (j0 = 0; j0 < n; j0 += CPOOL_CHUNK) {
                 const int64_t m = n - j0 < CPOOL_CHUNK ? n - j0 : CPOOL_CHUNK;
-                cpool_philox_uniforms(q + (uint64_t)j0, 1, m, key, part);
+                cpool_philox_words(q + (uint64_t)j0, 1, m, key, part);
                 for (j = 0; j < m; j++)
                     u[r * ur + (j0 + j) * uj] = part[j];
             }
@@ -170,7 +177,7 @@ CPOOL_FORCE_INLINE void cpool_philox_runs(uint64_t first, uint64_t step, int64_t
             const uint64_t q = first + (uint64_t)r * step;
             const uint32_t *w = words + 4 * at + (q & 3);
             for (j = 0; j < n; j++)
-                u[r * ur + j * uj] = (double)w[j] * (1.0 / 4294967296.0);
+                u[r * ur + j * uj] = w[j];
             at += (int64_t)(((q + (uint64_t)n + 3) >> 2) - (q >> 2));
         }
     }

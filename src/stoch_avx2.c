@@ -17,9 +17,21 @@
 #include <float.h>
 #include "lanes_avx2.h"
 
+/* cpool_uniform of eight words, rounded to float32 as the C draws round
+ * it: each 16-bit half converts exactly, the sum rounds once, and the scale
+ * by 2^-32 is exact. */
+CPOOL_AVX2_INLINE __m256 stoch_uniform8(const uint32_t *restrict u)
+{
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)u);
+    const __m256 hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(w, 16));
+    const __m256 lo = _mm256_cvtepi32_ps(_mm256_and_si256(w, _mm256_set1_epi32(0xFFFF)));
+    return _mm256_mul_ps(_mm256_add_ps(_mm256_mul_ps(hi, _mm256_set1_ps(65536.0f)), lo),
+                         _mm256_set1_ps(2.3283064365386963e-10f));
+}
+
 CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
                                      const int64_t *restrict rel, int64_t scale, int64_t taps,
-                                     int64_t n, const double *restrict u, float *restrict y,
+                                     int64_t n, const uint32_t *restrict u, float *restrict y,
                                      int64_t *restrict idx, int64_t ibase, int64_t istep,
                                      int64_t *restrict redo)
 {
@@ -46,9 +58,7 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
         sum = cpool_load8(p + off[0], step);
         for (k = 1; k < taps; k++)
             sum = _mm256_add_ps(sum, cpool_load8(p + off[k], step));
-        uv = cpool_order8(_mm256_set_m128(_mm256_cvtpd_ps(_mm256_loadu_pd(u + j0 + 4)),
-                                          _mm256_cvtpd_ps(_mm256_loadu_pd(u + j0))),
-                          step);
+        uv = cpool_order8(stoch_uniform8(u + j0), step);
         t = _mm256_mul_ps(uv, sum);
         m = _mm256_mul_ps(slack, sum);
         pos = _mm256_cmp_ps(sum, zero, _CMP_GT_OQ);
@@ -88,7 +98,7 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
 
 CPOOL_AVX2 int64_t cpool_stoch_draw_f32_avx2(const float *restrict x, int64_t step,
                                              const int64_t *restrict rel, int64_t scale,
-                                             int64_t taps, int64_t n, const double *restrict u,
+                                             int64_t taps, int64_t n, const uint32_t *restrict u,
                                              float *restrict y, int64_t *restrict idx,
                                              int64_t ibase, int64_t istep,
                                              int64_t *restrict redo)

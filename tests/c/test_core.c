@@ -1113,7 +1113,7 @@ static void test_philox(void)
                                         {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu},
                                         {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}};
     const uint32_t k[2] = {12345u, 678u};
-    double u[CPOOL_CHUNK];
+    uint32_t u[CPOOL_CHUNK];
     uint32_t out[4];
     int i, w;
     strcpy(ctx, "philox");
@@ -1125,12 +1125,13 @@ static void test_philox(void)
     cpool_philox4x32_10(ctr[0], k, out);
     for (w = 0; w < 4; w++)
         CHECK(cpool_philox_uniform((uint64_t)w, k) == out[w] / 4294967296.0);
-    cpool_philox_uniforms(5, 1, 200, k, u);
+    cpool_philox_words(5, 1, 200, k, u);
     for (i = 0; i < 200; i++)
-        CHECK(u[i] == cpool_philox_uniform(5 + (uint64_t)i, k) && u[i] >= 0 && u[i] < 1);
-    cpool_philox_uniforms((uint64_t)1 << 40, 77, 100, k, u);
+        CHECK(cpool_uniform(u[i]) == cpool_philox_uniform(5 + (uint64_t)i, k));
+    cpool_philox_words((uint64_t)1 << 40, 77, 100, k, u);
     for (i = 0; i < 100; i++)
-        CHECK(u[i] == cpool_philox_uniform(((uint64_t)1 << 40) + 77 * (uint64_t)i, k));
+        CHECK(cpool_uniform(u[i]) ==
+              cpool_philox_uniform(((uint64_t)1 << 40) + 77 * (uint64_t)i, k));
 }
 
 /* ---- the newer entry points: shared helpers ---------------------------- */
