@@ -4,8 +4,9 @@
  * The method is stoch_count_small's: float32 running sums counted against
  * t - m and t + m, lanes where the two counts differ drawn again in double.
  * GCC keeps those sums in stack arrays, counts them in a second loop and
- * leaves the pick a scalar gather per lane; the five rewrites of that C
- * tried (research/performance-notes.md) ran slower.  Here a block of eight
+ * leaves the pick a scalar gather per lane; rewrites of that C (a fixed
+ * block of 16 lanes, a pick by selects, the tap values kept for the pick, a
+ * loop over the tap table) all ran slower.  Here a block of eight
  * lanes keeps its running sums in registers and picks by blends: the masks
  * "running sum k <= t - m" are true for k below the count and false from it
  * on, so blending tap k + 1 (its value, its offset, the running sum there)
