@@ -1,6 +1,7 @@
 /* Window sums: average pooling (regular windows, or adaptive bin tables) and
  * Lp pooling, forward and backward, float32 and float64.  One accumulate
  * loop; what differs is the term summed and how a window's sum is finished. */
+#include "avg.h"
 #include "common.h"
 
 typedef struct {

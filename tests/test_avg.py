@@ -43,6 +43,31 @@ def test_forward_matches_reference_bitwise(nd, dtype, case_id, channels_last, rn
     np.testing.assert_array_equal(y, r)
 
 
+# Rows of 8 and more interior outputs take the AVX2 sums (float32, stride 1
+# or 2, up to 16 taps, where the CPU has AVX2): the same order from the same
+# 0, so the same bits, signed zeros included.
+WIDE = {1: (2, 3, 41), 2: (2, 3, 6, 37), 3: (1, 2, 4, 5, 37)}
+WIDE_CASES = {1: [(3, 2, 1, False, True, None), (4, 1, 2, True, False, None),
+                  (16, 1, 0, False, True, None)],
+              2: [(3, 2, 1, False, True, None), (3, 2, 1, True, False, None),
+                  (2, 2, 0, False, True, None), ((3, 2), (1, 2), (1, 0), False, True, 5)],
+              3: [(2, 2, 0, False, True, None), (2, 1, 1, False, False, None)]}
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_wide_rows_match_reference_to_the_bit(nd, dtype, channels_last, rng):
+    x = make_input(WIDE[nd], dtype, rng, ties=False)
+    x[..., :2, :] = -0.0  # windows of negative zeros only: their sum is +0
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for case in WIDE_CASES[nd]:
+        xl = to_layout(x, channels_last)
+        y = FWD[nd](xl, **_kw(case), channels_last=channels_last)
+        r = ref.avg_pool(xl, nd, **_kw(case), channels_last=channels_last)
+        np.testing.assert_array_equal(y.view(bits), r.view(bits))
+
+
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
 @pytest.mark.parametrize("nd", [1, 2, 3])
