@@ -1046,6 +1046,16 @@ static void big_cases(void)
         }
     }
     {
+        /* k3s2 rows of 20 outputs whose last window ends on the buffer's
+         * last element: the AVX2 lanes' stride-2 loads must stop there */
+        const int64_t in[2] = {9, 41}, k[2] = {3, 3}, s[2] = {2, 2}, p[2] = {0, 0},
+                      d[2] = {1, 1};
+        if (make_geom(&g, 2, 2, 3, in, k, s, p, d, 0, 0)) {
+            all_max(&g, 1);
+            all_avg(&g, 1);
+        }
+    }
+    {
         const int64_t in[2] = {48, 50}, k[2] = {3, 3}, s[2] = {1, 1}, p[2] = {1, 1},
                       d[2] = {1, 2};
         const int64_t d1[2] = {1, 1};
@@ -2248,6 +2258,7 @@ static void test_stochastic(void)
         {2, {4, 4}, {2, 2}, {2, 2}, {0, 0}, 0, 1, 70},       /* over 64 channel lanes */
         {2, {5, 6}, {5, 5}, {1, 1}, {2, 2}, 0, 1, 70},
         {2, {40, 40}, {2, 2}, {2, 2}, {0, 0}, 0, 2, 8},      /* parallel */
+        {2, {9, 41}, {3, 3}, {2, 2}, {0, 0}, 0, 1, 9},       /* AVX2 lanes to the end */
     };
     const int64_t one[3] = {1, 1, 1};
     int ci, t;
