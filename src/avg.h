@@ -7,10 +7,8 @@
 
 #if defined(CPOOL_HAVE_CLONES)
 #define CPOOL_AVG_AVX2 1
-#define CPOOL_AVG_AVX2_TAPS 16
 /* y[j] = 0 + x[j * step + rel[0]] + ... + x[j * step + rel[taps - 1]], added
- * in that order in float32, for n >= 8 windows of taps <=
- * CPOOL_AVG_AVX2_TAPS taps, step 1 or 2 (the caller checks the CPU). */
+ * in that order in float32, for n windows that cpool_lanes8_fit admits. */
 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step,
                                 const int64_t *restrict rel, int64_t taps, int64_t n,
                                 float *restrict y);

@@ -33,8 +33,24 @@
 #define CPOOL_CLONES __attribute__((target_clones("avx2", "default")))
 /* hand-written AVX2 code (intrinsics), called after a CPU check */
 #define CPOOL_AVX2 __attribute__((target("avx2")))
+/* The hand-written AVX2 lane kernels (lanes_avx2.h: max_avx2.c,
+ * avg_avx2.c, stoch_avx2.c) take blocks of eight windows of at most this
+ * many taps. */
+#define CPOOL_LANES8_TAPS 16
 #else
 #define CPOOL_CLONES
+#endif
+
+#if defined(CPOOL_HAVE_CLONES)
+/* Whether the AVX2 lane kernels take n windows of `taps` taps at stride
+ * `step` here: step 1 or 2, at least one block of 8, at most
+ * CPOOL_LANES8_TAPS taps, and a CPU with AVX2.  (Their tap offsets must also
+ * fit int32, which the callers check on the table they build.) */
+CPOOL_INLINE int cpool_lanes8_fit(int64_t step, int64_t n, int64_t taps)
+{
+    return (step == 1 || step == 2) && n >= 8 && taps >= 1 && taps <= CPOOL_LANES8_TAPS &&
+           __builtin_cpu_supports("avx2");
+}
 #endif
 
 /* Calls f with the stride argument a compile-time 1 or 2 where it is, so the

@@ -19,7 +19,7 @@ CPOOL_AVX2_INLINE void max_lanes(const float *restrict x, int64_t step,
                                  int64_t istep, int with_idx)
 {
     const __m256 lowest = _mm256_set1_ps(-INFINITY);
-    __m256 relk[CPOOL_MAX_AVX2_TAPS];
+    __m256 relk[CPOOL_LANES8_TAPS];
     int64_t j0 = 0, k;
     cpool_rel8(rel, taps, relk);
     for (;;) {

@@ -40,8 +40,8 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
     const __m256 slack = _mm256_set1_ps((float)((double)(2 * taps + 24) / 16777216.0));
     const __m256 zero = _mm256_setzero_ps(), none = _mm256_set1_ps(-1.0f);
     const __m256 big = _mm256_set1_ps(FLT_MAX), tiny = _mm256_set1_ps(7.888609052210118e-31f);
-    __m256 relk[CPOOL_STOCH_PREFIX];
-    int64_t off[CPOOL_STOCH_PREFIX];
+    __m256 relk[CPOOL_LANES8_TAPS];
+    int64_t off[CPOOL_LANES8_TAPS];
     int64_t j0 = 0, done = 0, nredo = 0, k;
     cpool_rel8(rel, taps, relk);
     for (k = 0; k < taps; k++)

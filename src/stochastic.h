@@ -17,11 +17,11 @@
 
 #if defined(CPOOL_HAVE_CLONES)
 #define CPOOL_STOCH_AVX2 1
-/* The float32 draws of n >= 8 lanes of windows of taps <= CPOOL_STOCH_PREFIX
- * taps (stoch_count_small's method; the caller checks the CPU): lane j's
- * tap k is x[j * step + rel[k] * scale], step 1 or 2, rel[k] <= INT32_MAX;
- * its uniform cpool_uniform(u[j]).  Writes y[j], the drawn tap's value, and, unless idx is
- * NULL, idx[j] = ibase + j * istep + rel[drawn].  Lanes that the float32
+/* The float32 draws of n lanes that cpool_lanes8_fit admits
+ * (stoch_count_small's method): lane j's tap k is x[j * step + rel[k] *
+ * scale], rel[k] <= INT32_MAX; its uniform cpool_uniform(u[j]).  Writes
+ * y[j], the drawn tap's value, and, unless idx is NULL, idx[j] = ibase + j
+ * * istep + rel[drawn].  Lanes that the float32
  * sums cannot decide go to redo[] (room for n), for the caller to draw in
  * double; returns their number. */
 int64_t cpool_stoch_draw_f32_avx2(const float *restrict x, int64_t step,
