@@ -74,43 +74,86 @@ CPOOL_AVX2 static inline void philox_store(philox_lanes s, uint32_t *restrict wo
     _mm256_storeu_si256((__m256i *)(void *)(words + 24), _mm256_permute2x128_si256(a2, a3, 0x31));
 }
 
-CPOOL_AVX2 void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls,
-                                        const uint32_t key[2], uint32_t *restrict words)
+/* Eight calls on the consecutive counters first + j: the carry into the
+ * high word where the low one wraps. */
+CPOOL_AVX2 static inline philox_lanes philox_iota(uint64_t first)
 {
-    __m256i k0[10], k1[10];
-    uint64_t last[16] = {0};
+    const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i lo0 = _mm256_set1_epi32((int)(uint32_t)first);
+    const __m256i lo = _mm256_add_epi32(lo0, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    /* lo < lo0 unsigned: a wrap, which adds one (the mask is -1) */
+    const __m256i wrap = _mm256_cmpgt_epi32(_mm256_xor_si256(lo0, flip),
+                                            _mm256_xor_si256(lo, flip));
+    philox_lanes s;
+    s.c0 = lo;
+    s.c1 = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(first >> 32)), wrap);
+    s.c2 = _mm256_setzero_si256();
+    s.c3 = _mm256_setzero_si256();
+    return s;
+}
+
+/* Sixteen calls from two sets of lanes, their words to words[0, 4 * calls),
+ * calls <= 16: two independent chains of rounds keep the multipliers busy
+ * through each other's latency. */
+CPOOL_AVX2 static inline void philox_sixteen(philox_lanes a, philox_lanes b,
+                                             const __m256i *k0, const __m256i *k1,
+                                             int64_t calls, uint32_t *restrict words)
+{
     uint32_t out[64];
-    int64_t j0 = 0;
+    int r;
+    for (r = 0; r < 10; r++) {
+        philox_round(&a, k0[r], k1[r]);
+        philox_round(&b, k0[r], k1[r]);
+    }
+    if (calls < 16) { /* the last few of a row: its words only */
+        philox_store(a, out);
+        philox_store(b, out + 32);
+        memcpy(words, out, (size_t)calls * 4 * sizeof *out);
+        return;
+    }
+    philox_store(a, words);
+    philox_store(b, words + 32);
+}
+
+CPOOL_AVX2 static inline void philox_schedule(const uint32_t key[2], __m256i *k0, __m256i *k1)
+{
     int r;
     for (r = 0; r < 10; r++) {
         k0[r] = _mm256_set1_epi32((int)(key[0] + (uint32_t)r * CPOOL_PHILOX_W0));
         k1[r] = _mm256_set1_epi32((int)(key[1] + (uint32_t)r * CPOOL_PHILOX_W1));
     }
-    /* sixteen calls at a time: two independent chains of rounds keep the
-     * multipliers busy through each other's latency */
-    for (;;) {
+}
+
+CPOOL_AVX2 void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls,
+                                        const uint32_t key[2], uint32_t *restrict words)
+{
+    __m256i k0[10], k1[10];
+    int64_t j0;
+    philox_schedule(key, k0, k1);
+    for (j0 = 0; j0 < calls; j0 += 16) {
         const int64_t left = calls - j0;
+        uint64_t last[16];
         const uint64_t *c = ctr + j0;
-        uint32_t *w = words + 4 * j0;
-        philox_lanes a, b;
-        if (left <= 0)
-            break;
-        if (left < 16) { /* the last few in a padded block: rows are often short */
-            memcpy(last, ctr + j0, (size_t)left * sizeof *ctr);
+        if (left < 16) { /* counters past the end are read from a copy */
+            memcpy(last, c, (size_t)left * sizeof *c);
+            memset(last + left, 0, (size_t)(16 - left) * sizeof *last);
             c = last;
-            w = out;
         }
-        a = philox_load(c);
-        b = philox_load(c + 8);
-        for (r = 0; r < 10; r++) {
-            philox_round(&a, k0[r], k1[r]);
-            philox_round(&b, k0[r], k1[r]);
-        }
-        philox_store(a, w);
-        philox_store(b, w + 32);
-        if (left < 16)
-            memcpy(words + 4 * j0, out, (size_t)left * 4 * sizeof *out);
-        j0 += 16;
+        philox_sixteen(philox_load(c), philox_load(c + 8), k0, k1, left < 16 ? left : 16,
+                       words + 4 * j0);
+    }
+}
+
+CPOOL_AVX2 void cpool_philox_seq_avx2(uint64_t first, int64_t calls, const uint32_t key[2],
+                                      uint32_t *restrict words)
+{
+    __m256i k0[10], k1[10];
+    int64_t j0;
+    philox_schedule(key, k0, k1);
+    for (j0 = 0; j0 < calls; j0 += 16) {
+        const int64_t left = calls - j0;
+        philox_sixteen(philox_iota(first + (uint64_t)j0), philox_iota(first + (uint64_t)j0 + 8),
+                       k0, k1, left < 16 ? left : 16, words + 4 * j0);
     }
 }
 #else

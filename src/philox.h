@@ -65,6 +65,10 @@ CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2]
 #define CPOOL_PHILOX_AVX2 1
 void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls, const uint32_t key[2],
                              uint32_t *restrict words);
+/* The same for the counters first + i, made in registers: a row's calls
+ * need no counter array (the loads of one stalled on its stores). */
+void cpool_philox_seq_avx2(uint64_t first, int64_t calls, const uint32_t key[2],
+                           uint32_t *restrict words);
 #endif
 
 /* Philox calls on counters (ctr[i], 0), i < calls <= CPOOL_CHUNK: call i's
@@ -111,29 +115,53 @@ CPOOL_FORCE_INLINE void cpool_philox_calls(const uint64_t *restrict ctr, int64_t
     }
 }
 
+/* The random words of the positions first + j, j < n <= CPOOL_CHUNK, made
+ * in buf (room for 4 * CPOOL_CHUNK words): returns where the first one
+ * is, so that a row's words need no copy.  Each call serves four
+ * positions. */
+CPOOL_FORCE_INLINE const uint32_t *cpool_philox_row(uint64_t first, int64_t n,
+                                                    const uint32_t key[2],
+                                                    uint32_t *restrict buf)
+{
+    const uint64_t base = first >> 2;
+    const int64_t calls = (int64_t)(((first + (uint64_t)n + 3) >> 2) - base);
+#if defined(CPOOL_PHILOX_AVX2)
+    if (__builtin_cpu_supports("avx2")) {
+        cpool_philox_seq_avx2(base, calls, key, buf);
+        return buf + (first & 3);
+    }
+#endif
+    {
+        uint64_t ctr[CPOOL_CHUNK];
+        int64_t j;
+        for (j = 0; j < calls; j++)
+            ctr[j] = base + (uint64_t)j;
+        cpool_philox_calls(ctr, calls, key, buf);
+    }
+    return buf + (first & 3);
+}
+
 /* u[j] = the random word of position first + j * step (cpool_philox_uniform
- * of it is cpool_uniform(u[j])), j < n <= CPOOL_CHUNK; for step 1 each call
- * serves four lanes.  Words, not doubles: the float32 draws convert them in
- * registers, and half the bytes are stored. */
+ * of it is cpool_uniform(u[j])), j < n <= CPOOL_CHUNK.  Words, not doubles:
+ * the float32 draws convert them in registers, and half the bytes are
+ * stored. */
 CPOOL_FORCE_INLINE void cpool_philox_words(uint64_t first, uint64_t step, int64_t n,
                                            const uint32_t key[2], uint32_t *restrict u)
 {
     uint64_t ctr[CPOOL_CHUNK];
     uint32_t words[4 * CPOOL_CHUNK];
-    const uint64_t base = step == 1 ? first >> 2 : 0;
-    const int64_t calls = step == 1 ? (int64_t)(((first + (uint64_t)n + 3) >> 2) - base) : n;
     int64_t j;
-    for (j = 0; j < calls; j++)
-        ctr[j] = step == 1 ? base + (uint64_t)j : (first + (uint64_t)j * step) >> 2;
-    cpool_philox_calls(ctr, calls, key, words);
     if (step == 1) {
-        const uint32_t *w = words + (first & 3);
+        const uint32_t *w = cpool_philox_row(first, n, key, words);
         for (j = 0; j < n; j++)
             u[j] = w[j];
-    } else {
-        for (j = 0; j < n; j++)
-            u[j] = words[4 * j + ((first + (uint64_t)j * step) & 3)];
+        return;
     }
+    for (j = 0; j < n; j++)
+        ctr[j] = (first + (uint64_t)j * step) >> 2;
+    cpool_philox_calls(ctr, n, key, words);
+    for (j = 0; j < n; j++)
+        u[j] = words[4 * j + ((first + (uint64_t)j * step) & 3)];
 }
 
 /* u[r * ur + j * uj] = the random word of position first + r * step + j for r <

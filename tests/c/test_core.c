@@ -1142,6 +1142,22 @@ static void test_philox(void)
     for (i = 0; i < 100; i++)
         CHECK(cpool_uniform(u[i]) ==
               cpool_philox_uniform(((uint64_t)1 << 40) + 77 * (uint64_t)i, k));
+    {
+        /* rows of every length up to two blocks of calls and every offset
+         * in a call, and where the counter's low word wraps (the carry made
+         * in registers), up to the last call of 2^63 positions */
+        static const uint64_t firsts[3] = {((uint64_t)1 << 34) - 4 * 20, 1000,
+                                           ((uint64_t)1 << 63) - 4 * 40};
+        uint32_t buf[4 * CPOOL_CHUNK];
+        int f, n;
+        for (f = 0; f < 3; f++)
+            for (n = 1; n <= 4 * 32 + 3; n++) {
+                const uint64_t first = firsts[f] + (uint64_t)(n % 4);
+                const uint32_t *row = cpool_philox_row(first, n, k, buf);
+                for (i = 0; i < n; i++)
+                    CHECK(cpool_uniform(row[i]) == cpool_philox_uniform(first + (uint64_t)i, k));
+            }
+    }
 }
 
 /* ---- the newer entry points: shared helpers ---------------------------- */
