@@ -105,7 +105,7 @@ CPOOL_AVX2 static inline void philox_sixteen(philox_lanes a, philox_lanes b,
         philox_round(&a, k0[r], k1[r]);
         philox_round(&b, k0[r], k1[r]);
     }
-    if (calls < 16) { /* the last few of a row: its words only */
+    if (calls < 16) { /* the last few calls of an array: their words only */
         philox_store(a, out);
         philox_store(b, out + 32);
         memcpy(words, out, (size_t)calls * 4 * sizeof *out);
@@ -150,11 +150,49 @@ CPOOL_AVX2 void cpool_philox_seq_avx2(uint64_t first, int64_t calls, const uint3
     __m256i k0[10], k1[10];
     int64_t j0;
     philox_schedule(key, k0, k1);
-    for (j0 = 0; j0 < calls; j0 += 16) {
-        const int64_t left = calls - j0;
+    for (j0 = 0; j0 < calls; j0 += 16)
         philox_sixteen(philox_iota(first + (uint64_t)j0), philox_iota(first + (uint64_t)j0 + 8),
-                       k0, k1, left < 16 ? left : 16, words + 4 * j0);
+                       k0, k1, 16, words + 4 * j0);
+}
+
+/* dst[i * dstride + r] = src[r][i] for r, i < 8 */
+CPOOL_AVX2 static inline void words_transpose8(const uint32_t *const *src, int64_t at,
+                                               uint32_t *restrict dst, int64_t dstride)
+{
+    __m256i v[8], t[8], s[8];
+    int i;
+    for (i = 0; i < 8; i++)
+        v[i] = _mm256_loadu_si256((const __m256i *)(const void *)(src[i] + at));
+    for (i = 0; i < 8; i += 2) { /* rows i, i + 1 interleaved: columns 0, 1, 4, 5 | 2, 3, 6, 7 */
+        t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
     }
+    for (i = 0; i < 8; i += 4) { /* four rows: columns 0, 4 | 1, 5 | 2, 6 | 3, 7 */
+        s[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        s[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        s[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        s[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (i = 0; i < 4; i++) {
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i * dstride),
+                            _mm256_permute2x128_si256(s[i], s[i + 4], 0x20));
+        _mm256_storeu_si256((__m256i *)(void *)(dst + (i + 4) * dstride),
+                            _mm256_permute2x128_si256(s[i], s[i + 4], 0x31));
+    }
+}
+
+CPOOL_AVX2 int64_t cpool_words_transpose_avx2(const uint32_t *const *w, int64_t runs, int64_t n,
+                                              uint32_t *restrict u, int64_t uj)
+{
+    int64_t g, j0;
+    if (n < 8)
+        return 0;
+    for (g = 0; g + 8 <= runs; g += 8)
+        for (j0 = 0; j0 < n; j0 += 8) { /* a short last block overlaps the one before */
+            const int64_t at = j0 + 8 > n ? n - 8 : j0;
+            words_transpose8(w + g, at, u + at * uj + g, uj);
+        }
+    return g;
 }
 #else
 /* ISO C forbids an empty translation unit. */

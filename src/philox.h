@@ -66,9 +66,15 @@ CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2]
 void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls, const uint32_t key[2],
                              uint32_t *restrict words);
 /* The same for the counters first + i, made in registers: a row's calls
- * need no counter array (the loads of one stalled on its stores). */
+ * need no counter array (the loads of one stalled on its stores).  words
+ * has room for calls rounded up to 16: the last block is stored whole. */
 void cpool_philox_seq_avx2(uint64_t first, int64_t calls, const uint32_t key[2],
                            uint32_t *restrict words);
+/* u[j * uj + r] = w[r][j] for r < runs rounded down to 8 and j < n, from
+ * 8 x 8 transposes in registers (a channels-last row's words, run by run,
+ * into pixel order); returns the runs done: none where n < 8. */
+int64_t cpool_words_transpose_avx2(const uint32_t *const *w, int64_t runs, int64_t n,
+                                   uint32_t *restrict u, int64_t uj);
 #endif
 
 /* Philox calls on counters (ctr[i], 0), i < calls <= CPOOL_CHUNK: call i's
@@ -201,12 +207,22 @@ CPOOL_FORCE_INLINE void cpool_philox_runs(uint64_t first, uint64_t step, int64_t
             continue;
         }
         cpool_philox_calls(ctr, calls, key, words);
-        for (; r < r1; r++) {
-            const uint64_t q = first + (uint64_t)r * step;
-            const uint32_t *w = words + 4 * at + (q & 3);
-            for (j = 0; j < n; j++)
-                u[r * ur + j * uj] = w[j];
-            at += (int64_t)(((q + (uint64_t)n + 3) >> 2) - (q >> 2));
+        {
+            const uint32_t *w[CPOOL_CHUNK]; /* each run's first word */
+            const int64_t r0 = r;
+            int64_t g = 0;
+            for (; r < r1; r++) {
+                const uint64_t q = first + (uint64_t)r * step;
+                w[r - r0] = words + 4 * at + (q & 3);
+                at += (int64_t)(((q + (uint64_t)n + 3) >> 2) - (q >> 2));
+            }
+#if defined(CPOOL_PHILOX_AVX2)
+            if (ur == 1 && __builtin_cpu_supports("avx2"))
+                g = cpool_words_transpose_avx2(w, r1 - r0, n, u + r0, uj);
+#endif
+            for (; g < r1 - r0; g++)
+                for (j = 0; j < n; j++)
+                    u[(r0 + g) * ur + j * uj] = w[g][j];
         }
     }
 }
