@@ -33,6 +33,8 @@
 #define CPOOL_CLONES __attribute__((target_clones("avx2", "default")))
 /* hand-written AVX2 code (intrinsics), called after a CPU check */
 #define CPOOL_AVX2 __attribute__((target("avx2")))
+/* the same with AVX-512VL's instructions on 256-bit vectors */
+#define CPOOL_AVX512VL __attribute__((target("avx2,avx512f,avx512vl")))
 /* The hand-written AVX2 lane kernels (lanes_avx2.h: max_avx2.c,
  * avg_avx2.c, stoch_avx2.c) take blocks of eight windows of at most this
  * many taps. */

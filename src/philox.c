@@ -14,15 +14,6 @@
 #if defined(CPOOL_PHILOX_AVX2)
 #include <immintrin.h>
 
-/* hi = (a * m) >> 32 and *lo = (uint32_t)(a * m) in each 32-bit lane. */
-CPOOL_AVX2 static inline __m256i philox_mulhilo(__m256i a, __m256i m, __m256i *lo)
-{
-    const __m256i even = _mm256_mul_epu32(a, m);
-    const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
-    *lo = _mm256_mullo_epi32(a, m);
-    return _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-}
-
 /* Eight calls' counter words, lane j = call j. */
 typedef struct {
     __m256i c0, c1, c2, c3;
@@ -42,19 +33,6 @@ CPOOL_AVX2 static inline philox_lanes philox_load(const uint64_t *restrict ctr)
     s.c2 = _mm256_setzero_si256();
     s.c3 = _mm256_setzero_si256();
     return s;
-}
-
-CPOOL_AVX2 static inline void philox_round(philox_lanes *s, __m256i k0, __m256i k1)
-{
-    const __m256i m0 = _mm256_set1_epi32((int)CPOOL_PHILOX_M0);
-    const __m256i m1 = _mm256_set1_epi32((int)CPOOL_PHILOX_M1);
-    __m256i lo0, lo1;
-    const __m256i hi0 = philox_mulhilo(s->c0, m0, &lo0);
-    const __m256i hi1 = philox_mulhilo(s->c2, m1, &lo1);
-    s->c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, s->c1), k0);
-    s->c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, s->c3), k1);
-    s->c1 = lo1;
-    s->c3 = lo0;
 }
 
 /* call j's four words to words[4j..4j+3]: a 4 x 8 transpose */
@@ -92,29 +70,6 @@ CPOOL_AVX2 static inline philox_lanes philox_iota(uint64_t first)
     return s;
 }
 
-/* Sixteen calls from two sets of lanes, their words to words[0, 4 * calls),
- * calls <= 16: two independent chains of rounds keep the multipliers busy
- * through each other's latency. */
-CPOOL_AVX2 static inline void philox_sixteen(philox_lanes a, philox_lanes b,
-                                             const __m256i *k0, const __m256i *k1,
-                                             int64_t calls, uint32_t *restrict words)
-{
-    uint32_t out[64];
-    int r;
-    for (r = 0; r < 10; r++) {
-        philox_round(&a, k0[r], k1[r]);
-        philox_round(&b, k0[r], k1[r]);
-    }
-    if (calls < 16) { /* the last few calls of an array: their words only */
-        philox_store(a, out);
-        philox_store(b, out + 32);
-        memcpy(words, out, (size_t)calls * 4 * sizeof *out);
-        return;
-    }
-    philox_store(a, words);
-    philox_store(b, words + 32);
-}
-
 CPOOL_AVX2 static inline void philox_schedule(const uint32_t key[2], __m256i *k0, __m256i *k1)
 {
     int r;
@@ -124,36 +79,21 @@ CPOOL_AVX2 static inline void philox_schedule(const uint32_t key[2], __m256i *k0
     }
 }
 
-CPOOL_AVX2 void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls,
-                                        const uint32_t key[2], uint32_t *restrict words)
-{
-    __m256i k0[10], k1[10];
-    int64_t j0;
-    philox_schedule(key, k0, k1);
-    for (j0 = 0; j0 < calls; j0 += 16) {
-        const int64_t left = calls - j0;
-        uint64_t last[16];
-        const uint64_t *c = ctr + j0;
-        if (left < 16) { /* counters past the end are read from a copy */
-            memcpy(last, c, (size_t)left * sizeof *c);
-            memset(last + left, 0, (size_t)(16 - left) * sizeof *last);
-            c = last;
-        }
-        philox_sixteen(philox_load(c), philox_load(c + 8), k0, k1, left < 16 ? left : 16,
-                       words + 4 * j0);
-    }
-}
-
-CPOOL_AVX2 void cpool_philox_seq_avx2(uint64_t first, int64_t calls, const uint32_t key[2],
-                                      uint32_t *restrict words)
-{
-    __m256i k0[10], k1[10];
-    int64_t j0;
-    philox_schedule(key, k0, k1);
-    for (j0 = 0; j0 < calls; j0 += 16)
-        philox_sixteen(philox_iota(first + (uint64_t)j0), philox_iota(first + (uint64_t)j0 + 8),
-                       k0, k1, 16, words + 4 * j0);
-}
+/* The rounds and the loops over calls, in AVX2 and in AVX-512VL (the same
+ * 256-bit vectors, with three-way XORs and masked shuffles: 12 instead of
+ * 16 instructions a round, 25% faster here). */
+#define SFX avx2
+#define CPOOL_PHILOX_TARGET CPOOL_AVX2
+#include "philox_lanes.inc"
+#undef SFX
+#undef CPOOL_PHILOX_TARGET
+#define SFX avx512
+#define CPOOL_PHILOX_TARGET CPOOL_AVX512VL
+#define CPOOL_PHILOX_VL 1
+#include "philox_lanes.inc"
+#undef SFX
+#undef CPOOL_PHILOX_TARGET
+#undef CPOOL_PHILOX_VL
 
 /* dst[i * dstride + r] = src[r][i] for r, i < 8 */
 CPOOL_AVX2 static inline void words_transpose8(const uint32_t *const *src, int64_t at,

@@ -61,15 +61,25 @@ CPOOL_FORCE_INLINE double cpool_philox_uniform(uint64_t q, const uint32_t key[2]
 
 #if defined(CPOOL_HAVE_CLONES)
 /* The same calls in AVX2 registers (philox.c), taken where the CPU has
- * AVX2: about twice as fast as the compiler's vectors of the code below. */
+ * AVX2: about twice as fast as the compiler's vectors of the code below;
+ * the _avx512 ones where it also has AVX-512VL (cpool_philox_vl). */
 #define CPOOL_PHILOX_AVX2 1
 void cpool_philox_calls_avx2(const uint64_t *restrict ctr, int64_t calls, const uint32_t key[2],
                              uint32_t *restrict words);
+void cpool_philox_calls_avx512(const uint64_t *restrict ctr, int64_t calls, const uint32_t key[2],
+                               uint32_t *restrict words);
 /* The same for the counters first + i, made in registers: a row's calls
  * need no counter array (the loads of one stalled on its stores).  words
  * has room for calls rounded up to 16: the last block is stored whole. */
 void cpool_philox_seq_avx2(uint64_t first, int64_t calls, const uint32_t key[2],
                            uint32_t *restrict words);
+void cpool_philox_seq_avx512(uint64_t first, int64_t calls, const uint32_t key[2],
+                             uint32_t *restrict words);
+
+CPOOL_INLINE int cpool_philox_vl(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
 /* u[j * uj + r] = w[r][j] for r < runs rounded down to 8 and j < n, from
  * 8 x 8 transposes in registers (a channels-last row's words, run by run,
  * into pixel order); returns the runs done: none where n < 8. */
@@ -88,6 +98,10 @@ CPOOL_FORCE_INLINE void cpool_philox_calls(const uint64_t *restrict ctr, int64_t
     int64_t j;
     int r;
 #if defined(CPOOL_PHILOX_AVX2)
+    if (cpool_philox_vl()) {
+        cpool_philox_calls_avx512(ctr, calls, key, words);
+        return;
+    }
     if (__builtin_cpu_supports("avx2")) {
         cpool_philox_calls_avx2(ctr, calls, key, words);
         return;
@@ -132,6 +146,10 @@ CPOOL_FORCE_INLINE const uint32_t *cpool_philox_row(uint64_t first, int64_t n,
     const uint64_t base = first >> 2;
     const int64_t calls = (int64_t)(((first + (uint64_t)n + 3) >> 2) - base);
 #if defined(CPOOL_PHILOX_AVX2)
+    if (cpool_philox_vl()) {
+        cpool_philox_seq_avx512(base, calls, key, buf);
+        return buf + (first & 3);
+    }
     if (__builtin_cpu_supports("avx2")) {
         cpool_philox_seq_avx2(base, calls, key, buf);
         return buf + (first & 3);

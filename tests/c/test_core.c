@@ -1158,6 +1158,44 @@ static void test_philox(void)
                     CHECK(cpool_uniform(row[i]) == cpool_philox_uniform(first + (uint64_t)i, k));
             }
     }
+#if defined(CPOOL_PHILOX_AVX2)
+    {
+        /* each vector variant the CPU has, whichever the dispatch takes:
+         * every count of calls up to three blocks, counters from an array
+         * and made in registers, against the scalar rounds */
+        typedef void (*calls_fn)(const uint64_t *, int64_t, const uint32_t *, uint32_t *);
+        typedef void (*seq_fn)(uint64_t, int64_t, const uint32_t *, uint32_t *);
+        const calls_fn calls[2] = {cpool_philox_calls_avx2, cpool_philox_calls_avx512};
+        const seq_fn seqs[2] = {cpool_philox_seq_avx2, cpool_philox_seq_avx512};
+        const int have[2] = {__builtin_cpu_supports("avx2"), cpool_philox_vl()};
+        const uint64_t first = ((uint64_t)1 << 32) - 21;
+        uint64_t c[48];
+        uint32_t a[4 * 48], b[4 * 48], want4[4], cw[4] = {0, 0, 0, 0};
+        int v, n;
+        for (v = 0; v < 2; v++) {
+            if (!have[v])
+                continue;
+            for (n = 1; n <= 48; n++) {
+                for (i = 0; i < n; i++)
+                    c[i] = first + (uint64_t)(7 * i); /* not consecutive */
+                calls[v](c, n, k, a);
+                seqs[v](first, n, k, b);
+                for (i = 0; i < n; i++) {
+                    cw[0] = (uint32_t)c[i];
+                    cw[1] = (uint32_t)(c[i] >> 32);
+                    cpool_philox4x32_10(cw, k, want4);
+                    for (w = 0; w < 4; w++)
+                        CHECK(a[4 * i + w] == want4[w]);
+                    cw[0] = (uint32_t)(first + (uint64_t)i);
+                    cw[1] = (uint32_t)((first + (uint64_t)i) >> 32);
+                    cpool_philox4x32_10(cw, k, want4);
+                    for (w = 0; w < 4; w++)
+                        CHECK(b[4 * i + w] == want4[w]);
+                }
+            }
+        }
+    }
+#endif
 }
 
 /* ---- the newer entry points: shared helpers ---------------------------- */
