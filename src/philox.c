@@ -1,4 +1,4 @@
-/* Philox4x32-10 in AVX2 registers, for the runtime dispatch in philox.h.
+/* Philox4x32-10 in AVX2 (and AVX-512VL) registers, for the runtime dispatch in philox.h.
  *
  * The rounds need the high and low halves of 32 x 32-bit products.  Written
  * in C, GCC computes them as ordered 64-bit lanes and spends most of a
