@@ -23,9 +23,10 @@ CPOOL_MAX_FWD(i64);
 
 #if defined(CPOOL_HAVE_CLONES)
 #define CPOOL_MAX_AVX2 1
-/* The float32 maxima of n windows that cpool_lanes8_fit admits: window j's tap k is x[j * step + rel[k]],
- * step 1 or 2, rel[k] <= INT32_MAX.  y[j] = the maximum by max.inc's rule,
- * and unless idx is NULL, idx[j] = ibase + j * istep + rel[its tap]. */
+/* The float32 maxima of n windows that cpool_lanes8_fit admits: window j's
+ * tap k is x[j * step + rel[k]], step 1 or 2, rel[k] <= INT32_MAX.  y[j] =
+ * the maximum by max.inc's rule, and unless idx is NULL, idx[j] = ibase +
+ * j * istep + rel[its tap]. */
 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step, const int64_t *restrict rel,
                               int64_t taps, int64_t n, float *restrict y, int64_t *restrict idx,
                               int64_t ibase, int64_t istep);

@@ -137,8 +137,8 @@ CPOOL_AVX2_INLINE int64_t stoch_draw(const float *restrict x, int64_t step,
  * that the slack covers; the sums still only grow, and each row's last one
  * is C_(r+1) itself.  So the row drawn from is the one where C_r <= lo <
  * C_(r+1), which needs only the row sums, and all taps can stay in registers
- * through the pick.  Step 2 with K >= 2 loads columns 0 and 1 of a row from
- * the same two vectors. */
+ * through the pick.  Step 2 (which the dispatch below takes only at scale
+ * 1) loads columns 0 and 1 of a row from the same two vectors. */
 CPOOL_AVX2_INLINE int64_t stoch_draw_rows(const float *restrict x, int64_t step, int R, int K,
                                           const int64_t *restrict rel, int64_t scale, int64_t n,
                                           const uint32_t *restrict u, float *restrict y,

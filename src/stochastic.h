@@ -20,10 +20,10 @@
 /* The float32 draws of n lanes that cpool_lanes8_fit admits
  * (stoch_count_small's method): lane j's tap k is x[j * step + rel[k] *
  * scale], rel[k] <= INT32_MAX; its uniform cpool_uniform(u[j]).  Writes
- * y[j], the drawn tap's value, and, unless idx is NULL, idx[j] = ibase + j
- * * istep + rel[drawn].  Lanes that the float32
- * sums cannot decide go to redo[] (room for n), for the caller to draw in
- * double; returns their number. */
+ * y[j], the drawn tap's value, and, unless idx is NULL, idx[j] = ibase +
+ * j * istep + rel[drawn].  Lanes that the float32 sums cannot decide go to
+ * redo[] (room for n), for the caller to draw in double; returns their
+ * number. */
 int64_t cpool_stoch_draw_f32_avx2(const float *restrict x, int64_t step,
                                   const int64_t *restrict rel, int64_t scale, int64_t taps,
                                   int64_t n, const uint32_t *restrict u, float *restrict y,
