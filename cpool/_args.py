@@ -147,14 +147,18 @@ class Layout:
                 pad3 + win.kernel, pad3 + win.stride, zero3 + win.padding,
                 pad3 + win.dilation, int(self.channels_last))
 
-    def bins_geom(self, out: tuple, bins: tuple, per_plane: bool = False) -> tuple:
+    def bins_geom(self, out: tuple, bins: tuple, per_plane: bool = False,
+                  width: tuple | None = None) -> tuple:
         """Geometry whose windows come from bin tables (one per spatial axis,
-        [start, end) pairs; per_plane: one table per (n, c) plane)."""
+        [start, end) pairs; per_plane: one table per (n, c) plane).  `width`:
+        the one width of every bin per axis, where it has one (the C core
+        checks it and vectorises such rows)."""
         lead = 3 - self.nd
         out3 = (1,) * lead + tuple(out)
         one3 = (1, 1, 1)
+        kernel3 = one3 if width is None else (1,) * lead + tuple(width)
         strides = (0,) * lead + tuple(2 * o if per_plane else 0 for o in out)
-        return (self.n, self.c, (1,) * lead + self.spatial, out3, one3, one3, (0, 0, 0),
+        return (self.n, self.c, (1,) * lead + self.spatial, out3, kernel3, one3, (0, 0, 0),
                 one3, int(self.channels_last), (None,) * lead + tuple(bins), strides)
 
 

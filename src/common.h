@@ -285,6 +285,21 @@ CPOOL_FORCE_INLINE int cpool_tiles(const cpool_geom *g)
     return bins || g->out[2] < 8;
 }
 
+#if defined(CPOOL_HAVE_CLONES)
+/* tile.inc's transpose for 4-byte elements in AVX2 registers (max_avx2.c):
+ * GCC turned the portable 8 x 8 blocks into scalar inserts and spills once
+ * the strides were not constants (6x slower). */
+void cpool_transpose32_avx2(const void *src, int64_t rows, int64_t cols, int64_t src_stride,
+                            void *dst, int64_t dst_stride);
+#endif
+
+/* Whether some axis has a bin table per plane (fractional pooling). */
+CPOOL_FORCE_INLINE int cpool_plane_bins(const cpool_geom *g)
+{
+    return (g->bins[0] && g->bins_plane_stride[0]) || (g->bins[1] && g->bins_plane_stride[1]) ||
+           (g->bins[2] && g->bins_plane_stride[2]);
+}
+
 /* The geometry of a tile of np planes: one channels-last sample of np
  * channels. */
 CPOOL_FORCE_INLINE cpool_geom cpool_tile_geom(const cpool_geom *g, int64_t np)

@@ -42,8 +42,10 @@ typedef enum {
  *
  * An axis's windows come either from kernel/stride/pad/dilation, or, when
  * bins[a] is not NULL, from a table of [start, end) pairs, one per output
- * position (adaptive and fractional pooling); then kernel, stride, pad and
- * dilation of that axis are unused.  bins_plane_stride[a] is the distance in
+ * position (adaptive and fractional pooling); then stride, pad and dilation
+ * of that axis are unused, and kernel is 1, or, when every bin has the same
+ * width, may be that width (fractional pooling), which lets the kernels
+ * vectorise along the row.  bins_plane_stride[a] is the distance in
  * int64s between consecutive planes' tables: 0 when all planes share one
  * table, 2 * out[a] for per-plane windows (channels-first only).
  * cpool_geom_check() validates all of it before a kernel trusts it.

@@ -41,7 +41,8 @@ int cpool_geom_check(const cpool_geom *g)
             for (t = 0; t < tables; t++) {
                 const int64_t *b = g->bins[a] + t * g->bins_plane_stride[a];
                 for (o = 0; o < g->out[a]; o++)
-                    if (b[2 * o] < 0 || b[2 * o] >= b[2 * o + 1] || b[2 * o + 1] > g->in[a])
+                    if (b[2 * o] < 0 || b[2 * o] >= b[2 * o + 1] || b[2 * o + 1] > g->in[a] ||
+                        (g->kernel[a] > 1 && b[2 * o + 1] - b[2 * o] != g->kernel[a]))
                         return CPOOL_EINVAL;
             }
         }

@@ -62,4 +62,26 @@ CPOOL_AVX2_INLINE void cpool_store_index8(int64_t *restrict idx, int64_t base, i
                                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(r, 1))));
 }
 
+/* v[i] lane j <- v[j] lane i: an 8 x 8 transpose of 32-bit elements in
+ * registers. */
+CPOOL_AVX2_INLINE void cpool_transpose8x8(__m256i v[8])
+{
+    __m256i t[8], s[8];
+    int i;
+    for (i = 0; i < 8; i += 2) { /* rows i, i + 1 interleaved: columns 0, 1, 4, 5 | 2, 3, 6, 7 */
+        t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
+    }
+    for (i = 0; i < 8; i += 4) { /* four rows: columns 0, 4 | 1, 5 | 2, 6 | 3, 7 */
+        s[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        s[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        s[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        s[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2x128_si256(s[i], s[i + 4], 0x20);
+        v[i + 4] = _mm256_permute2x128_si256(s[i], s[i + 4], 0x31);
+    }
+}
+
 #endif

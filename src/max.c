@@ -12,8 +12,12 @@
 int cpool_max_pool_fwd(cpool_dtype dt, const cpool_geom *g, const void *x, void *y,
                        int64_t *indices)
 {
-    cpool_geom r;
-    int rc = cpool_geom_check(g);
+    cpool_geom r = *g;
+    int rc;
+    /* Max pooling alone takes per-plane tables in channels-last data too:
+     * the tables are checked as for the same data channels-first. */
+    r.channels_last = g->channels_last && !cpool_plane_bins(g);
+    rc = g->channels_last && g->y_batch_stride ? CPOOL_EINVAL : cpool_geom_check(&r);
     if (rc != CPOOL_OK)
         return rc;
     cpool_geom_regularize(g, &r);

@@ -72,6 +72,37 @@ CPOOL_AVX2 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step,
     else
         max_lanes_taps(x, 2, rel, taps, n, y, NULL, 0, 0, 0);
 }
+
+CPOOL_AVX2 void cpool_transpose32_avx2(const void *src, int64_t rows, int64_t cols,
+                                       int64_t src_stride, void *dst, int64_t dst_stride)
+{
+    const uint32_t *restrict a = (const uint32_t *)src;
+    uint32_t *restrict b = (uint32_t *)dst;
+    const int64_t r8 = rows - rows % 8, c8 = cols - cols % 8;
+    int64_t r0, c0, r, c;
+    int64_t rb;
+    /* column blocks outside, row blocks inside, over bands of 1024 rows: a
+     * few streams at a time on either side (the other orders were 1.4x
+     * slower on a (12544 x 64) -> (64 x 12544) transpose) */
+    for (rb = 0; rb < r8; rb += 1024) {
+        const int64_t re = r8 - rb < 1024 ? r8 : rb + 1024;
+        for (c0 = 0; c0 < c8; c0 += 8)
+            for (r0 = rb; r0 < re; r0 += 8) {
+                __m256i v[8];
+                int i;
+                for (i = 0; i < 8; i++)
+                    v[i] = _mm256_loadu_si256(
+                        (const __m256i *)(const void *)(a + (r0 + i) * src_stride + c0));
+                cpool_transpose8x8(v);
+                for (i = 0; i < 8; i++)
+                    _mm256_storeu_si256((__m256i *)(void *)(b + (c0 + i) * dst_stride + r0),
+                                        v[i]);
+            }
+    }
+    for (r = 0; r < rows; r++)
+        for (c = r < r8 ? c8 : 0; c < cols; c++)
+            b[c * dst_stride + r] = a[r * src_stride + c];
+}
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int cpool_max_no_avx2;

@@ -12,7 +12,7 @@
 #include "philox.h"
 
 #if defined(CPOOL_PHILOX_AVX2)
-#include <immintrin.h>
+#include "lanes_avx2.h"
 
 /* Eight calls' counter words, lane j = call j. */
 typedef struct {
@@ -99,26 +99,13 @@ CPOOL_AVX2 static inline void philox_schedule(const uint32_t key[2], __m256i *k0
 CPOOL_AVX2 static inline void words_transpose8(const uint32_t *const *src, int64_t at,
                                                uint32_t *restrict dst, int64_t dstride)
 {
-    __m256i v[8], t[8], s[8];
+    __m256i v[8];
     int i;
     for (i = 0; i < 8; i++)
         v[i] = _mm256_loadu_si256((const __m256i *)(const void *)(src[i] + at));
-    for (i = 0; i < 8; i += 2) { /* rows i, i + 1 interleaved: columns 0, 1, 4, 5 | 2, 3, 6, 7 */
-        t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
-        t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
-    }
-    for (i = 0; i < 8; i += 4) { /* four rows: columns 0, 4 | 1, 5 | 2, 6 | 3, 7 */
-        s[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
-        s[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
-        s[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
-        s[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (i = 0; i < 4; i++) {
-        _mm256_storeu_si256((__m256i *)(void *)(dst + i * dstride),
-                            _mm256_permute2x128_si256(s[i], s[i + 4], 0x20));
-        _mm256_storeu_si256((__m256i *)(void *)(dst + (i + 4) * dstride),
-                            _mm256_permute2x128_si256(s[i], s[i + 4], 0x31));
-    }
+    cpool_transpose8x8(v);
+    for (i = 0; i < 8; i++)
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i * dstride), v[i]);
 }
 
 CPOOL_AVX2 int64_t cpool_words_transpose_avx2(const uint32_t *const *w, int64_t runs, int64_t n,

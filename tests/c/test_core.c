@@ -1224,6 +1224,23 @@ static int64_t *adaptive_table(int64_t a, int64_t n)
 
 /* `tables` tables of n random non-empty bins inside [0, a) (fractional-like
  * per-plane windows), exactly 2 n tables int64s. */
+/* Per-plane tables of windows of width k (fractional pooling's), at random
+ * starts: nondecreasing when `sorted`, else in any order. */
+static int64_t *fixed_tables(int64_t a, int64_t n, int64_t tables, int64_t k, int sorted)
+{
+    int64_t *b = (int64_t *)alloc_exact(2 * n * tables, sizeof(int64_t));
+    int64_t i, t;
+    for (t = 0; t < tables; t++)
+        for (i = 0; i < n; i++) {
+            int64_t st = (int64_t)(rnd() % (uint32_t)(a - k + 1));
+            if (sorted) /* i * (a - k) / (n - 1), pulled back by up to 1 */
+                st = n > 1 ? i * (a - k) / (n - 1) : 0, st -= st > 0 && (rnd() & 1);
+            b[2 * (t * n + i)] = st;
+            b[2 * (t * n + i) + 1] = st + k;
+        }
+    return b;
+}
+
 static int64_t *random_tables(int64_t a, int64_t n, int64_t tables)
 {
     int64_t *b = (int64_t *)alloc_exact(2 * n * tables, sizeof(int64_t));
@@ -1389,12 +1406,11 @@ static void case_max_win(cpool_dtype dt, const cpool_geom *gin)
         CHECK(same(getv(dt, y2, q), yref[q]));
     }
 
-    if (per_plane) {
-        describe_win(&gl, "max(win) per-plane cl refused", dt);
+    if (per_plane) { /* max alone takes them channels-last */
+        describe_win(&gl, "max(win) per-plane cl: geom_check refuses", dt);
         CHECK(cpool_geom_check(&gl) == CPOOL_EINVAL);
-        CHECK(cpool_max_pool_fwd(dt, &gl, x, y, ind) == CPOOL_EINVAL);
-        CHECK(cpool_max_pool_fwd(dt, &gl, x, y, NULL) == CPOOL_EINVAL);
-    } else {
+    }
+    {
         void *xl = alloc_exact(nx, es), *yl = alloc_exact(ny, es), *yl2 = alloc_exact(ny, es);
         void *yt = alloc_exact(ny, es);
         int64_t *indl = (int64_t *)alloc_exact(ny, sizeof(int64_t));
@@ -1578,6 +1594,36 @@ static void test_bins(void)
                 free(tab[j]);
         }
 
+    /* per-plane windows of one width, the width given as the kernel:
+     * fractional pooling's tables; with a row of starts that spans more than
+     * one run of 256 columns, and starts in any order */
+    {
+        static const struct {
+            int rank;
+            int64_t in[3], out[3], k[3];
+            int sorted;
+        } fixed[] = {
+            {2, {7, 9}, {4, 5}, {2, 2}, 1},        {2, {9, 12}, {3, 4}, {3, 4}, 1},
+            {2, {5, 600}, {2, 300}, {2, 3}, 1},     {2, {4, 700}, {3, 90}, {1, 2}, 0},
+            {1, {30}, {12}, {2}, 0},                {3, {4, 6, 9}, {2, 3, 5}, {2, 3, 2}, 1},
+            {2, {6, 40}, {3, 17}, {2, 5}, 0},
+        };
+        for (ci = 0; ci < (int)(sizeof fixed / sizeof fixed[0]); ci++) {
+            int64_t *tab[3] = {NULL, NULL, NULL};
+            const int r = fixed[ci].rank;
+            for (j = 0; j < r; j++)
+                tab[j] = fixed_tables(fixed[ci].in[j], fixed[ci].out[j], n * c, fixed[ci].k[j],
+                                      fixed[ci].sorted);
+            make_bins_geom(&g, r, n, c, fixed[ci].in, fixed[ci].out, tab, 1, 0, 0);
+            for (j = 0; j < r; j++)
+                g.kernel[3 - r + j] = fixed[ci].k[j];
+            for (t = 0; t < N_MAX_WIN; t++)
+                case_max_win(MAX_WIN_DTYPES[t], &g);
+            for (j = 0; j < 3; j++)
+                free(tab[j]);
+        }
+    }
+
     /* more than 256 channels (the channels-last chunk), and bins on H with
      * a regular padded window along W */
     {
@@ -1629,6 +1675,14 @@ static void test_bins_geom_check(void)
         make_bins_geom(&g, 2, n, c, in, out, pp, 1, 1, cl);
         snprintf(ctx, sizeof ctx, "bins geom_check per-plane base %s", cl ? "cl" : "cf");
         CHECK(cpool_geom_check(&g) == (cl ? CPOOL_EINVAL : CPOOL_OK));
+        CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_OK);
+        CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, x, y, 1, 0) == CPOOL_EINVAL);
+        /* a bin of another width than the kernel that promises one */
+        g.kernel[1] = pp[0][1] - pp[0][0] + 1;
+        CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_EINVAL);
+        g.kernel[1] = 1;
+        /* the slice form of y is channels-first only */
+        g.y_batch_stride = c * out[0] * out[1];
         CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == (cl ? CPOOL_EINVAL : CPOOL_OK));
     }
 
