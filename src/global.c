@@ -1,5 +1,6 @@
 /* Global pooling: one reduction per (n, c) over every spatial element. */
 #include "common.h"
+#include "max.h"
 
 /* Elements per block of the average (8 lanes x 8): see global.inc. */
 #define CPOOL_GLOBAL_BLOCK 64

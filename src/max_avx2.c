@@ -73,6 +73,56 @@ CPOOL_AVX2 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step,
         max_lanes_taps(x, 2, rel, taps, n, y, NULL, 0, 0, 0);
 }
 
+CPOOL_AVX2 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n)
+{
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0, nan = _mm256_setzero_ps();
+    __m128 h;
+    float m;
+    int64_t i = 0, k;
+    /* maxps(v, m) keeps m when v is NaN: NaNs are only noted, in `nan` */
+    for (; i + 32 <= n; i += 32) {
+        const __m256 v0 = _mm256_loadu_ps(src + i), v1 = _mm256_loadu_ps(src + i + 8);
+        const __m256 v2 = _mm256_loadu_ps(src + i + 16), v3 = _mm256_loadu_ps(src + i + 24);
+        m0 = _mm256_max_ps(v0, m0);
+        m1 = _mm256_max_ps(v1, m1);
+        m2 = _mm256_max_ps(v2, m2);
+        m3 = _mm256_max_ps(v3, m3);
+        nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
+                                             _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(src + i);
+        m0 = _mm256_max_ps(v, m0);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    m0 = _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3));
+    h = _mm_max_ps(_mm256_castps256_ps128(m0), _mm256_extractf128_ps(m0, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    m = _mm_cvtss_f32(h);
+    k = _mm256_movemask_ps(nan);
+    for (; i < n; i++) {
+        k |= src[i] != src[i];
+        m = src[i] > m ? src[i] : m;
+    }
+    if (k) { /* the scan keeps the last NaN */
+        for (i = n - 1; src[i] == src[i]; i--)
+            ;
+        return i;
+    }
+    /* else the first element equal to the maximum (-0 == +0: the first of
+     * either, as the scan keeps) */
+    for (i = 0; i + 8 <= n; i += 8) {
+        k = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(src + i), _mm256_set1_ps(m),
+                                             _CMP_EQ_OQ));
+        if (k)
+            return i + __builtin_ctz((unsigned)k);
+    }
+    for (; src[i] != m; i++)
+        ;
+    return i;
+}
+
 CPOOL_AVX2 void cpool_transpose32_avx2(const void *src, int64_t rows, int64_t cols,
                                        int64_t src_stride, void *dst, int64_t dst_stride)
 {

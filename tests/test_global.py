@@ -214,3 +214,56 @@ def test_layouts_agree_exactly_on_many_blocks(rng):
         xl = to_layout(x, True)
         np.testing.assert_array_equal(cpool.global_avg_pool(xl, channels_last=True),
                                       cpool.global_avg_pool(x))
+
+
+def _whole_plane_ref(x_cf):
+    """The scan rule over each whole plane: (values, flat indices), exact."""
+    N, C = x_cf.shape[:2]
+    y = np.empty((N, C), x_cf.dtype)
+    idx = np.empty((N, C), np.int64)
+    for n in range(N):
+        for c in range(C):
+            plane = x_cf[n, c]
+            y[n, c], idx[n, c] = ref.window_max(plane, list(np.ndindex(plane.shape)))
+    return y, idx
+
+
+def _nan(payload):
+    return np.array([0x7FC00000 | payload], np.uint32).view(np.float32)[0]
+
+
+@pytest.mark.parametrize("S", [(1, 1), (1, 7), (2, 4), (3, 3), (1, 31), (4, 8), (3, 11),
+                               (13, 13), (25, 41)], ids=str)
+def test_max_over_whole_planes_bit_exact(S, rng):
+    # Whole-plane maxima take their own float32 path (a vector maximum, then
+    # a search for its first occurrence, or for the last NaN).  Planes with:
+    # NaNs of distinct payloads (the last one wins), -0 and +0 tied at the
+    # maximum (the first in scan order wins), only -inf, +inf, a maximum in
+    # the tail past the last block of 8 or 32, and plain random data.
+    P = int(np.prod(S))
+    planes = [rng.standard_normal(P).astype(np.float32) for _ in range(8)]
+    planes[0][rng.choice(P, min(P, 3), replace=False)] = [_nan(1), _nan(2), _nan(3)][:min(P, 3)]
+    planes[1][:] = -1
+    planes[1][rng.choice(P, min(P, 4), replace=False)] = np.array([-0.0, 0.0, -0.0, 0.0],
+                                                                  np.float32)[:min(P, 4)]
+    planes[2][:] = -np.inf
+    planes[3][P // 2] = np.inf
+    planes[4][-1] = 100
+    planes[5][:] = 0.0
+    planes[5][0] = -0.0
+    planes[6][-1] = _nan(7)
+    x = np.stack(planes).reshape((2, 4) + S)
+    yr, ir = _whole_plane_ref(x)
+    bits = lambda a: np.ascontiguousarray(a).view(np.uint32)  # noqa: E731
+    y, i = cpool.adaptive_max_pool2d(x, 1, return_indices=True)
+    np.testing.assert_array_equal(bits(y[..., 0, 0]), bits(yr))
+    np.testing.assert_array_equal(i[..., 0, 0], ir)
+    y, i = cpool.max_pool2d(x, S, return_indices=True)  # a kernel the size of the plane
+    np.testing.assert_array_equal(bits(y[..., 0, 0]), bits(yr))
+    np.testing.assert_array_equal(i[..., 0, 0], ir)
+    np.testing.assert_array_equal(bits(cpool.global_max_pool(x)), bits(yr))
+    xl = to_layout(x, True)
+    np.testing.assert_array_equal(bits(cpool.global_max_pool(xl, channels_last=True)), bits(yr))
+    y, i = cpool.adaptive_max_pool2d(xl, 1, return_indices=True, channels_last=True)
+    np.testing.assert_array_equal(bits(y[:, 0, 0]), bits(yr))
+    np.testing.assert_array_equal(i[:, 0, 0], ir)

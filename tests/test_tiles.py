@@ -1,15 +1,16 @@
 """Channels-first calls on many small planes are pooled as channels-last tiles
-of 16 planes (src/tile.inc): adaptive and SPP bins, and regular windows whose
-output rows are shorter than a vector.  Against the reference and the
+of 16 to 256 planes (src/tile.inc; the size depends on the plane size and
+the thread count): adaptive and SPP bins, and regular windows whose output
+rows are shorter than a vector.  Against the reference and the
 channels-last path, bit for bit, with partial tiles (plane counts that are
-not multiples of 16), overlapping and upsampling bins, padding, dilation,
-ceil mode and indices."""
+not multiples of the tile size), overlapping and upsampling bins, padding,
+dilation, ceil mode and indices."""
 import numpy as np
 import pytest
 
 import cpool
 import reference as ref
-from conftest import FLOATS, make_input, to_layout
+from conftest import FLOATS, make_input, same_at_every_thread_count, to_layout
 
 PLANES = [(1, 16), (2, 9), (3, 13), (1, 40)]  # (N, C): 16, 18, 39, 40 planes
 
@@ -67,3 +68,35 @@ def test_short_rows_of_regular_windows(nc, rng):
         np.testing.assert_array_equal(i, ir)
         kwa = {k: v for k, v in kw.items() if k != "dilation"}
         np.testing.assert_array_equal(cpool.avg_pool2d(x, **kwa), ref.avg_pool(x, 2, **kwa))
+
+
+def test_large_tiles_at_every_thread_count(rng):
+    # 1034 planes: tiles of up to 256 planes (fewer with more threads), the
+    # last one partial; the same bits at every thread count
+    x = make_input((2, 517, 13, 13), np.float32, rng)
+    xa = make_input((2, 517, 14, 14), np.float32, rng, ties=False)
+    xs = make_input((2, 517, 9, 11), np.float32, rng)
+
+    def run():
+        out = []
+        for O in (4, 2):
+            out += cpool.adaptive_max_pool2d(x, O, return_indices=True)
+        out.append(cpool.adaptive_avg_pool2d(xa, 7))
+        out += cpool.max_pool2d(xs, 3, 2, 1, return_indices=True)
+        out.append(cpool.avg_pool2d(xs, 3, 2, 1))
+        out += cpool.spatial_pyramid_pool(x, (1, 2, 4), return_indices=True)
+        return out
+
+    am4, i4, am2, i2, aa, mp, mi, ap, spp, si = same_at_every_thread_count(run, (2, 3))
+    for O, y, i in ((4, am4, i4), (2, am2, i2)):
+        yr, ir = ref.adaptive_max_pool(x, 2, O)
+        np.testing.assert_array_equal(y, yr)
+        np.testing.assert_array_equal(i, ir)
+    np.testing.assert_array_equal(aa, ref.adaptive_avg_pool(xa, 2, 7))
+    yr, ir = ref.max_pool(xs, 2, 3, 2, 1)
+    np.testing.assert_array_equal(mp, yr)
+    np.testing.assert_array_equal(mi, ir)
+    np.testing.assert_array_equal(ap, ref.avg_pool(xs, 2, 3, 2, 1))
+    yr, ir = ref.spatial_pyramid_pool(x, (1, 2, 4))
+    np.testing.assert_array_equal(spp, yr)
+    np.testing.assert_array_equal(si, ir)
