@@ -123,35 +123,59 @@ CPOOL_AVX2 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n)
     return i;
 }
 
+/* b[c * ds + r] = a[r * ss + c] for r, c < 8.  Each load fills a 128-bit
+ * half of rows r and r + 4 (a load-port insert), so the block needs 16
+ * in-lane shuffles and no cross-lane ones: 1.2x faster than a register
+ * transpose at -O3, 2.5x at -O2 (where GCC keeps that one's arrays on the
+ * stack). */
+CPOOL_AVX2_INLINE void transpose8x8_mem(const float *a, int64_t ss, float *b, int64_t ds)
+{
+    __m256 r[8], t[8];
+    int i;
+    for (i = 0; i < 4; i++) { /* r[i]: row i | row i + 4, columns 0-3; r[i + 4]: 4-7 */
+        r[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a + i * ss)),
+                                    _mm_loadu_ps(a + (i + 4) * ss), 1);
+        r[i + 4] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(a + i * ss + 4)),
+                                        _mm_loadu_ps(a + (i + 4) * ss + 4), 1);
+    }
+    for (i = 0; i < 8; i += 4) { /* rows 0, 1 | 2, 3 interleaved per column pair */
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        t[i + 2] = _mm256_unpacklo_ps(r[i + 2], r[i + 3]);
+        t[i + 3] = _mm256_unpackhi_ps(r[i + 2], r[i + 3]);
+    }
+    for (i = 0; i < 8; i += 4) { /* column c of all eight rows */
+        _mm256_storeu_ps(b + i * ds, _mm256_shuffle_ps(t[i], t[i + 2], 0x44));
+        _mm256_storeu_ps(b + (i + 1) * ds, _mm256_shuffle_ps(t[i], t[i + 2], 0xEE));
+        _mm256_storeu_ps(b + (i + 2) * ds, _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44));
+        _mm256_storeu_ps(b + (i + 3) * ds, _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE));
+    }
+}
+
 CPOOL_AVX2 void cpool_transpose32_avx2(const void *src, int64_t rows, int64_t cols,
                                        int64_t src_stride, void *dst, int64_t dst_stride)
 {
-    const uint32_t *restrict a = (const uint32_t *)src;
-    uint32_t *restrict b = (uint32_t *)dst;
+    /* shuffles move bits: any 4-byte element goes through float registers
+     * (the edges are copied as integers) */
+    const float *restrict a = (const float *)src;
+    float *restrict b = (float *)dst;
+    const uint32_t *restrict ai = (const uint32_t *)src;
+    uint32_t *restrict bi = (uint32_t *)dst;
     const int64_t r8 = rows - rows % 8, c8 = cols - cols % 8;
-    int64_t r0, c0, r, c;
-    int64_t rb;
+    int64_t r0, c0, r, c, rb;
     /* column blocks outside, row blocks inside, over bands of 1024 rows: a
      * few streams at a time on either side (the other orders were 1.4x
      * slower on a (12544 x 64) -> (64 x 12544) transpose) */
     for (rb = 0; rb < r8; rb += 1024) {
         const int64_t re = r8 - rb < 1024 ? r8 : rb + 1024;
         for (c0 = 0; c0 < c8; c0 += 8)
-            for (r0 = rb; r0 < re; r0 += 8) {
-                __m256i v[8];
-                int i;
-                for (i = 0; i < 8; i++)
-                    v[i] = _mm256_loadu_si256(
-                        (const __m256i *)(const void *)(a + (r0 + i) * src_stride + c0));
-                cpool_transpose8x8(v);
-                for (i = 0; i < 8; i++)
-                    _mm256_storeu_si256((__m256i *)(void *)(b + (c0 + i) * dst_stride + r0),
-                                        v[i]);
-            }
+            for (r0 = rb; r0 < re; r0 += 8)
+                transpose8x8_mem(a + r0 * src_stride + c0, src_stride,
+                                 b + c0 * dst_stride + r0, dst_stride);
     }
     for (r = 0; r < rows; r++)
         for (c = r < r8 ? c8 : 0; c < cols; c++)
-            b[c * dst_stride + r] = a[r * src_stride + c];
+            bi[c * dst_stride + r] = ai[r * src_stride + c];
 }
 #else
 /* ISO C forbids an empty translation unit. */
