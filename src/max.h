@@ -30,7 +30,7 @@ CPOOL_MAX_FWD(i64);
 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step, const int64_t *restrict rel,
                               int64_t taps, int64_t n, float *restrict y, int64_t *restrict idx,
                               int64_t ibase, int64_t istep);
-/* The offset of max.inc's pick among src[0 .. n-1], n >= 1 (max_run.inc);
+/* The offset of max.inc's pick among src[0 .. n-1], n >= 1 (its scan rule);
  * after a CPU check. */
 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n);
 #endif
