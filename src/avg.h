@@ -12,6 +12,12 @@
 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step,
                                 const int64_t *restrict rel, int64_t taps, int64_t n,
                                 float *restrict y);
+/* The window sums ((0 + r0[2j]) + r0[2j + 1] + r1[2j]) + r1[2j + 1] of a
+ * 2 x 2, stride-2 pooling of `planes` contiguous channels-first H x W planes
+ * into OH x OW planes, for rows of at most 8 outputs (OW <= 8, 2 OW <= W,
+ * 2 OH <= H); y is contiguous. */
+void cpool_avg_k2s2_short_f32_avx2(const float *restrict x, int64_t planes, int64_t H,
+                                   int64_t W, int64_t OH, int64_t OW, float *restrict y);
 #endif
 
 #endif

@@ -46,6 +46,54 @@ CPOOL_AVX2 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step
 #undef CPOOL_SUMS_STEP1
 #undef CPOOL_SUMS_STEP2
 }
+
+/* The window sums of one output row of a 2 x 2, stride-2 pooling whose
+ * input rows r0, r1 hold at most 16 columns (W): each row's even and odd
+ * columns from two loads, added in tap order from 0, in cpool_load8's
+ * step-2 order until cpool_order8.  The loads are masked to the row where
+ * reading on to r1 + 16 could pass the end of the input (`masked`);
+ * elsewhere the lanes past W are read from the next row and not used. */
+CPOOL_AVX2_INLINE __m256 k2s2_row_sums(const float *restrict r0, const float *restrict r1,
+                                       int masked, __m256i lo_mask, __m256i hi_mask)
+{
+    const __m256 a0 = masked ? _mm256_maskload_ps(r0, lo_mask) : _mm256_loadu_ps(r0);
+    const __m256 b0 = masked ? _mm256_maskload_ps(r0 + 8, hi_mask) : _mm256_loadu_ps(r0 + 8);
+    const __m256 a1 = masked ? _mm256_maskload_ps(r1, lo_mask) : _mm256_loadu_ps(r1);
+    const __m256 b1 = masked ? _mm256_maskload_ps(r1 + 8, hi_mask) : _mm256_loadu_ps(r1 + 8);
+    __m256 acc = _mm256_add_ps(_mm256_setzero_ps(), _mm256_shuffle_ps(a0, b0, 0x88));
+    acc = _mm256_add_ps(acc, _mm256_shuffle_ps(a0, b0, 0xDD));
+    acc = _mm256_add_ps(acc, _mm256_shuffle_ps(a1, b1, 0x88));
+    acc = _mm256_add_ps(acc, _mm256_shuffle_ps(a1, b1, 0xDD));
+    return cpool_order8(acc, 2);
+}
+
+CPOOL_AVX2 void cpool_avg_k2s2_short_f32_avx2(const float *restrict x, int64_t planes,
+                                              int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                              float *restrict y)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int64_t lo = W < 8 ? W : 8, hi = W < 8 ? 0 : W - 8 < 8 ? W - 8 : 8;
+    const __m256i lo_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), lane);
+    const __m256i hi_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane);
+    const __m256i out_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)OW), lane);
+    const int64_t rows = planes * OH;
+    const int64_t size = planes * H * W;
+    int64_t p, oh, i = 0;
+    for (p = 0; p < planes; p++)
+        for (oh = 0; oh < OH; oh++, i++) {
+            const int64_t at = (p * H + 2 * oh) * W;
+            const float *restrict r0 = x + at;
+            const __m256 v = at + W + 16 <= size ? k2s2_row_sums(r0, r0 + W, 0, lo_mask, hi_mask)
+                                                 : k2s2_row_sums(r0, r0 + W, 1, lo_mask, hi_mask);
+            /* a row shorter than 8 spills into the next rows' outputs,
+             * which are written after it; rows that would spill past the
+             * end are masked */
+            if (i * OW + 8 <= rows * OW)
+                _mm256_storeu_ps(y + i * OW, v);
+            else
+                _mm256_maskstore_ps(y + i * OW, out_mask, v);
+        }
+}
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int cpool_avg_no_avx2;

@@ -3,7 +3,8 @@ import pytest
 
 import cpool
 import reference as ref
-from conftest import FLOATS, SHAPES, make_input, to_layout, window_configs
+from conftest import (FLOATS, SHAPES, make_input, same_at_every_thread_count, to_layout,
+                      window_configs)
 
 FWD = {1: cpool.avg_pool1d, 2: cpool.avg_pool2d, 3: cpool.avg_pool3d}
 BWD = {1: cpool.avg_pool1d_backward, 2: cpool.avg_pool2d_backward,
@@ -168,3 +169,37 @@ def test_power_of_two_divisors_round_subnormals_like_division(dtype, channels_la
         y = cpool.adaptive_avg_pool2d(xl, size, channels_last=channels_last)
         np.testing.assert_array_equal(
             y, ref.adaptive_avg_pool(xl, 2, size, channels_last=channels_last))
+
+
+@pytest.mark.parametrize("W", range(2, 18))
+def test_k2s2_short_rows_exact_and_in_bounds(W, rng):
+    """Channels-first 2 x 2 stride-2 windows whose output rows are shorter
+    than a vector (float32) sum each row pair in AVX2 registers and store
+    whole vectors that spill into the next rows' outputs: results must be
+    the reference's bit for bit (regular windows with and without a divisor
+    override, adaptive bins of 2), and nothing past the output may be
+    written, at any thread count, with blocks of planes that end
+    mid-vector."""
+    for H, planes in ((2, 1), (7, 5), (6, 130), (16, 67)):
+        x = rng.standard_normal((1, planes, H, W)).astype(np.float32)
+        x[0, 0, 0, :2] = [-0.0, -0.0]  # 0 + -0 + -0 ... is +0, as in PyTorch
+        O = (H // 2, W // 2)
+        calls = [
+            (lambda out: cpool.avg_pool2d(x, 2, out=out),
+             ref.avg_pool(x, 2, 2)),
+            (lambda out: cpool.avg_pool2d(x, 2, divisor_override=3, out=out),
+             ref.avg_pool(x, 2, 2, divisor_override=3)),
+            (lambda out: cpool.adaptive_avg_pool2d(x, O, out=out),
+             ref.adaptive_avg_pool(x, 2, O)),
+        ]
+        for call, want in calls:
+            def run():
+                buf = np.full(want.size + 16, 7.0, np.float32)
+                y = call(buf[:want.size].reshape(want.shape))
+                assert np.shares_memory(y, buf)
+                return y, buf[want.size:]
+
+            y, tail = same_at_every_thread_count(run, counts=(2, 3))
+            assert want.dtype == np.float32
+            np.testing.assert_array_equal(y.view(np.uint32), want.view(np.uint32))
+            np.testing.assert_array_equal(tail, 7.0)
