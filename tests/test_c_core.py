@@ -5,15 +5,18 @@ public C API in src/cpool.h: known answers, padding-only windows, the index
 scatter's error codes, cpool_geom_check, dtype dispatch, and a sweep over
 1d/2d/3d geometries against naive references with exactly-sized buffers.
 
-Four builds with the system C compiler:
-  sanitize  -O1 -g, OpenMP, AddressSanitizer + UndefinedBehaviorSanitizer
-            (LeakSanitizer on), any report fatal;
-  serial    -O2 without -fopenmp: the core must compile warning-free
-            (-Werror) with the OpenMP pragmas compiled out;
-  valgrind  -O2 -g, serial and OpenMP, run under valgrind memcheck: any
-            error, and any definitely or indirectly lost block, fails.  (In
-            the OpenMP build libgomp's thread stacks show as "possibly lost",
-            which is libgomp's, so that kind is not counted there.)
+Three builds with the system C compiler, all warning-free (-Werror):
+  sanitize         -O1 -g, OpenMP, AddressSanitizer + UndefinedBehaviorSanitizer
+                   (LeakSanitizer on), any report fatal;
+  valgrind-serial  -O2 -g without -fopenmp and without the runtime SIMD
+                   dispatch: the portable code paths, with the OpenMP pragmas
+                   compiled out;
+  valgrind-openmp  -O2 -g, OpenMP and the AVX2 variants;
+both valgrind builds run under valgrind memcheck: any error, and any
+definitely or indirectly lost block, fails.  (In the OpenMP build libgomp's
+thread stacks show as "possibly lost", which is libgomp's, so that kind is
+not counted there.)  A separate serial build without valgrind cost CI a
+whole compile for no code path that valgrind-serial misses.
 Skipped when there is no `cc`/`gcc` (or no valgrind for those builds), when
 src/ or the driver is not next to tests/ (e.g. tests run from an installed
 copy), or when the compiler cannot build even a trivial program with a
@@ -38,8 +41,7 @@ BUILDS = {
     "sanitize": STRICT + ["-O1", "-g", "-fopenmp", "-fsanitize=address,undefined",
                           "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"],
     # without the runtime dispatch: the portable code paths (Philox in C)
-    "serial": STRICT + ["-O2", "-DCPOOL_NO_CLONES"],
-    "valgrind-serial": STRICT + ["-O2", "-g"],
+    "valgrind-serial": STRICT + ["-O2", "-g", "-DCPOOL_NO_CLONES"],
     "valgrind-openmp": STRICT + ["-O2", "-g", "-fopenmp"],
 }
 VALGRIND_ERROR = 99

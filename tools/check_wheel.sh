@@ -13,7 +13,8 @@
 # Usage: tools/check_wheel.sh [OUTDIR]   (default: a temporary folder)
 # Environment: PYTHON (default python3) makes the venvs; CPOOL_WHEEL_TEST_EXTRA
 # holds extra packages for the test venv, e.g. "torch==2.13.0" so that the
-# PyTorch cross-checks run against the wheel too.
+# PyTorch cross-checks run against the wheel too; CPOOL_WHEEL_TESTS, test
+# paths to run instead of all of tests/.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python3}"
@@ -79,6 +80,9 @@ assert gomp and all("cpool.libs" in path for path in gomp), gomp
 print("libgomp loaded from:", *sorted(gomp))
 EOF
 # The C driver test compiles src/ itself: it checks the sources, not the wheel.
+# CPOOL_WHEEL_TESTS narrows the run to some test files, for a caller that
+# runs the whole suite against this same wheel afterwards (.ci/run).
+# shellcheck disable=SC2086  # a list of test paths
 CPOOL_REQUIRE_OPENMP=1 "$work/test/bin/python" -m pytest -q -p no:cacheprovider \
-    --ignore=tests/test_c_core.py tests
+    --ignore=tests/test_c_core.py ${CPOOL_WHEEL_TESTS:-tests}
 say "wheel OK: $(basename "$repaired")"
