@@ -180,7 +180,9 @@ def test_k2s2_short_rows_exact_and_in_bounds(W, rng):
     override, adaptive bins of 2), and nothing past the output may be
     written, at any thread count, with blocks of planes that end
     mid-vector."""
-    for H, planes in ((2, 1), (7, 5), (6, 130), (16, 67)):
+    # (16, 150): blocks of 4096 // out_plane planes, so with W < 16 a block
+    # ends mid-vector between planes that other threads write
+    for H, planes in ((2, 1), (7, 5), (6, 130), (16, 67), (16, 150)):
         x = rng.standard_normal((1, planes, H, W)).astype(np.float32)
         x[0, 0, 0, :2] = [-0.0, -0.0]  # 0 + -0 + -0 ... is +0, as in PyTorch
         O = (H // 2, W // 2)
