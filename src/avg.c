@@ -46,9 +46,9 @@ CPOOL_FORCE_INLINE int64_t avg_divisor(avg_rule r, int64_t factors)
 /* Whether a channels-first average takes cpool_avg_k2s2_short_f32_avx2:
  * 2d, 2 x 2 windows at stride 2 inside the input (no padding, no partial
  * ceil_mode window), a non-empty output with rows shorter than a vector
- * (the row kernels' case for 8 and more), contiguous output.  The 14 x 14 -> 7 x 7 planes
- * of adaptive average pooling went through channels-last tiles, whose
- * transposes were 87% of the time. */
+ * (the row kernels' case for 8 and more), contiguous output.  The
+ * 14 x 14 -> 7 x 7 planes of adaptive average pooling went through
+ * channels-last tiles, whose transposes were 87% of the time. */
 CPOOL_INLINE int avg_k2s2_short(const cpool_geom *g, avg_rule r)
 {
     return !g->channels_last && !r.lp && !g->y_batch_stride && g->in[0] == 1 &&
