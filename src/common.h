@@ -351,6 +351,40 @@ CPOOL_FORCE_INLINE int cpool_whole_plane(const cpool_geom *g)
     return 1;
 }
 
+/* Whether channels-first bins suit max pooling's row-vector kernel
+ * (cpool_max_bins8_f32_avx2): 2d, tables shared by all planes, every window
+ * 6-8 columns wide and at least 6 rows tall (adaptive 13 -> 2: 7 x 7, 1.5x
+ * faster than the tiles).  A window row is one vector there, and each
+ * window ends in a reduction across lanes; on 5 x 5 windows (13 -> 3)
+ * that made it 1.2x slower than the tiles' transposes. */
+CPOOL_FORCE_INLINE int cpool_bins8(const cpool_geom *g)
+{
+    const int64_t *hb = g->bins[1], *wb = g->bins[2];
+    int64_t o;
+    if (g->channels_last || g->in[0] != 1 || g->out[0] != 1 || !hb || !wb ||
+        g->bins_plane_stride[1] || g->bins_plane_stride[2] || g->out[1] < 1 || g->out[2] < 1 ||
+        cpool_prod3(g->in) > INT32_MAX / 2)
+        return 0;
+    for (o = 0; o < g->out[2]; o++)
+        if (wb[2 * o + 1] - wb[2 * o] < 6 || wb[2 * o + 1] - wb[2 * o] > 8)
+            return 0;
+    for (o = 0; o < g->out[1]; o++)
+        if (hb[2 * o + 1] - hb[2 * o] < 6)
+            return 0;
+    return 1;
+}
+
+/* Channels-first work items of at most `most` planes of one sample (y's
+ * batch stride parts samples; a sample's results lie side by side): the
+ * first plane of item r of g->n * ceil(c / most), and its plane count. */
+CPOOL_FORCE_INLINE int64_t cpool_sample_block(const cpool_geom *g, int64_t r, int64_t most,
+                                              int64_t *np)
+{
+    const int64_t per = (g->c + most - 1) / most, c0 = r % per * most;
+    *np = g->c - c0 < most ? g->c - c0 : most;
+    return r / per * g->c + c0;
+}
+
 /* Channels-first: where output row rr of plane p starts in y.  The plain
  * contiguous case needs no division (per-row divisions dominate tiny calls). */
 CPOOL_FORCE_INLINE int64_t cpool_y_row(const cpool_geom *g, int64_t p, int64_t rr)

@@ -33,6 +33,18 @@ void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step, const int64
 /* The offset of max.inc's pick among src[0 .. n-1], n >= 1 (its scan rule);
  * after a CPU check. */
 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n);
+/* y[p] = plane p's maximum by that rule, and ind[p] its offset unless ind
+ * is NULL, for p < planes of n >= 1 floats each at x + p n */
+void cpool_max_planes_f32_avx2(const float *restrict x, int64_t n, int64_t planes,
+                               float *restrict y, int64_t *restrict ind);
+/* Max pooling of planes of in_plane floats at x + p in_plane, p < planes,
+ * rows W long, over windows hb x wb (cpool_bins8: 2d bins of 5-8 columns):
+ * y and, unless NULL, ind (plane offsets) hold OH x OW results a plane.
+ * `readable` floats from x may be read. */
+void cpool_max_bins8_f32_avx2(const float *restrict x, int64_t W, int64_t in_plane,
+                              int64_t planes, const int64_t *restrict hb, int64_t OH,
+                              const int64_t *restrict wb, int64_t OW, int64_t readable,
+                              float *restrict y, int64_t *restrict ind);
 #endif
 
 #endif

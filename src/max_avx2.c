@@ -13,6 +13,12 @@
 #if defined(CPOOL_MAX_AVX2)
 #include "lanes_avx2.h"
 
+/* the longest run that max_run_pick takes at once (its int32 offsets);
+ * tests make it small to reach the merging of chunks */
+#ifndef CPOOL_RUN_CHUNK
+#define CPOOL_RUN_CHUNK ((int64_t)1 << 30)
+#endif
+
 CPOOL_AVX2_INLINE void max_lanes(const float *restrict x, int64_t step,
                                  const int64_t *restrict rel, int64_t taps, int64_t n,
                                  float *restrict y, int64_t *restrict idx, int64_t ibase,
@@ -73,54 +79,197 @@ CPOOL_AVX2 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step,
         max_lanes_taps(x, 2, rel, taps, n, y, NULL, 0, 0, 0);
 }
 
-CPOOL_AVX2 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n)
+/* Lanes of idx where v is not above m; at's lanes where it is (int32). */
+CPOOL_AVX2_INLINE __m256i first_at(__m256i idx, __m256i at, __m256 v, __m256 m)
 {
-    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0, nan = _mm256_setzero_ps();
-    __m128 h;
-    float m;
-    int64_t i = 0, k;
-    /* maxps(v, m) keeps m when v is NaN: NaNs are only noted, in `nan` */
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(idx), _mm256_castsi256_ps(at),
+                                                _mm256_cmp_ps(v, m, _CMP_GT_OQ)));
+}
+
+/* Lanes of idx where m holds top; INT32_MAX elsewhere. */
+CPOOL_AVX2_INLINE __m256i held_at(__m256i idx, __m256 m, __m256 top)
+{
+    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(_mm256_set1_epi32(INT32_MAX)),
+                                                _mm256_castsi256_ps(idx),
+                                                _mm256_cmp_ps(m, top, _CMP_EQ_OQ)));
+}
+
+/* v's largest lane in every lane */
+CPOOL_AVX2_INLINE __m256 max_everywhere(__m256 v)
+{
+    v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    v = _mm256_max_ps(v, _mm256_shuffle_ps(v, v, 0x4E));
+    return _mm256_max_ps(v, _mm256_shuffle_ps(v, v, 0xB1));
+}
+
+/* v's smallest int32 lane */
+CPOOL_AVX2_INLINE int64_t min_lane(__m256i v)
+{
+    __m128i c = _mm_min_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    c = _mm_min_epi32(c, _mm_shuffle_epi32(c, 0x4E));
+    c = _mm_min_epi32(c, _mm_shuffle_epi32(c, 0xB1));
+    return _mm_cvtsi128_si32(c);
+}
+
+/* PyTorch's scan over src[0, n) in one pass, 8 <= n <= CPOOL_RUN_CHUNK:
+ * each of 32 lanes keeps its maximum and the first offset it saw it at,
+ * and the pick is the smallest offset among the lanes that hold the
+ * overall maximum.  The two-pass form (maxima, then a search for the
+ * first) spent half its time in the search on 169-element planes.
+ * Returns -1 where src holds a NaN, which the caller resolves. */
+CPOOL_AVX2_INLINE int64_t max_run_pick(const float *restrict src, int64_t n)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0, top;
+    __m256 nan = _mm256_setzero_ps();
+    __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0, at = i0;
+    int64_t i = 0;
+    /* lane j of accumulator a sees offsets 8 at + 8 a + j, at = i / 8: one
+     * counter for all four, made offsets after the loop */
     for (; i + 32 <= n; i += 32) {
         const __m256 v0 = _mm256_loadu_ps(src + i), v1 = _mm256_loadu_ps(src + i + 8);
         const __m256 v2 = _mm256_loadu_ps(src + i + 16), v3 = _mm256_loadu_ps(src + i + 24);
+        i0 = first_at(i0, at, v0, m0);
+        i1 = first_at(i1, at, v1, m1);
+        i2 = first_at(i2, at, v2, m2);
+        i3 = first_at(i3, at, v3, m3);
+        /* maxps(v, m) keeps m when v is NaN: NaNs are only noted, in `nan` */
         m0 = _mm256_max_ps(v0, m0);
         m1 = _mm256_max_ps(v1, m1);
         m2 = _mm256_max_ps(v2, m2);
         m3 = _mm256_max_ps(v3, m3);
         nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
                                              _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+        at = _mm256_add_epi32(at, _mm256_set1_epi32(4));
     }
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(src + i);
+    i0 = _mm256_add_epi32(_mm256_slli_epi32(i0, 3), lane);
+    i1 = _mm256_add_epi32(_mm256_slli_epi32(i1, 3), _mm256_add_epi32(lane, _mm256_set1_epi32(8)));
+    i2 = _mm256_add_epi32(_mm256_slli_epi32(i2, 3), _mm256_add_epi32(lane, _mm256_set1_epi32(16)));
+    i3 = _mm256_add_epi32(_mm256_slli_epi32(i3, 3), _mm256_add_epi32(lane, _mm256_set1_epi32(24)));
+    /* the rest into accumulator 0; a last partial block overlaps the one
+     * before, which is harmless: a lane that sees an offset again sees its
+     * value again, and its offsets still come in increasing order */
+    for (; i < n; i += 8) {
+        const int64_t o = i + 8 <= n ? i : n - 8;
+        const __m256 v = _mm256_loadu_ps(src + o);
+        i0 = first_at(i0, _mm256_add_epi32(_mm256_set1_epi32((int)o), lane), v, m0);
         m0 = _mm256_max_ps(v, m0);
         nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     }
-    m0 = _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3));
-    h = _mm_max_ps(_mm256_castps256_ps128(m0), _mm256_extractf128_ps(m0, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_movehdup_ps(h));
-    m = _mm_cvtss_f32(h);
-    k = _mm256_movemask_ps(nan);
-    for (; i < n; i++) {
-        k |= src[i] != src[i];
-        m = src[i] > m ? src[i] : m;
+    if (_mm256_movemask_ps(nan))
+        return -1;
+    /* the smallest offset holding the maximum */
+    top = max_everywhere(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+    return min_lane(_mm256_min_epi32(_mm256_min_epi32(held_at(i0, m0, top), held_at(i1, m1, top)),
+                                     _mm256_min_epi32(held_at(i2, m2, top), held_at(i3, m3, top))));
+}
+
+/* max.inc's pick among src[0, n), n >= 1: chunks whose offsets fit the
+ * int32 lanes, a later chunk's maximum taken only where it is greater, as
+ * in the scan */
+CPOOL_AVX2_INLINE int64_t max_run(const float *restrict src, int64_t n)
+{
+    int64_t base, i, k = 0;
+    for (base = 0; base < n; base += CPOOL_RUN_CHUNK) {
+        const int64_t len = n - base < CPOOL_RUN_CHUNK ? n - base : CPOOL_RUN_CHUNK;
+        int64_t at;
+        if (len < 8) { /* the scan itself */
+            for (i = base; i < n; i++)
+                k = src[i] > src[k] || src[i] != src[i] ? i : k;
+            return k;
+        }
+        at = max_run_pick(src + base, len);
+        if (at < 0) { /* the scan keeps the last NaN */
+            for (i = n - 1; src[i] == src[i]; i--)
+                ;
+            return i;
+        }
+        if (base == 0 || src[base + at] > src[k])
+            k = base + at;
     }
-    if (k) { /* the scan keeps the last NaN */
-        for (i = n - 1; src[i] == src[i]; i--)
-            ;
-        return i;
+    return k;
+}
+
+/* One window of max pooling over bins (cpool_bins8): rows [h0, h1) of
+ * columns [w0, w0 + nw), nw <= 8, of a plane of rows W long, whose
+ * readable floats end `readable` past it.  Lanes keep each column's first
+ * maximum, with the row it was first seen in; columns past nw are read
+ * (the next row's, or nothing past the end) and masked out at the end. */
+CPOOL_AVX2_INLINE int64_t max_bin8(const float *restrict plane, int64_t W, int64_t readable,
+                                   int64_t h0, int64_t h1, int64_t w0, int64_t nw)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nw), lane);
+    __m256 m = _mm256_set1_ps(-INFINITY), nan = _mm256_setzero_ps(), top;
+    __m256i row = _mm256_set1_epi32((int)(h0 * W + w0)), at = row;
+    int64_t h, c, k;
+    float best;
+    for (h = h0; h < h1; h++) {
+        const int64_t o = h * W + w0;
+        const __m256 v = o + 8 <= readable ? _mm256_loadu_ps(plane + o)
+                                           : _mm256_maskload_ps(plane + o, in);
+        at = first_at(at, row, v, m);
+        m = _mm256_max_ps(v, m);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        row = _mm256_add_epi32(row, _mm256_set1_epi32((int)W));
     }
-    /* else the first element equal to the maximum (-0 == +0: the first of
-     * either, as the scan keeps) */
-    for (i = 0; i + 8 <= n; i += 8) {
-        k = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(src + i), _mm256_set1_ps(m),
-                                             _CMP_EQ_OQ));
-        if (k)
-            return i + __builtin_ctz((unsigned)k);
+    m = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), m, _mm256_castsi256_ps(in));
+    if (!(_mm256_movemask_ps(_mm256_and_ps(nan, _mm256_castsi256_ps(in))))) {
+        /* outside columns hold -inf, and larger offsets than column 0 */
+        top = max_everywhere(m);
+        return min_lane(held_at(_mm256_add_epi32(at, lane), m, top));
     }
-    for (; src[i] != m; i++)
-        ;
-    return i;
+    /* a NaN: the scan itself, which keeps the last */
+    k = h0 * W + w0;
+    best = -INFINITY;
+    for (h = h0; h < h1; h++)
+        for (c = w0; c < w0 + nw; c++) {
+            const float v = plane[h * W + c];
+            if (v > best || v != v) {
+                best = v;
+                k = h * W + c;
+            }
+        }
+    return k;
+}
+
+CPOOL_AVX2 void cpool_max_bins8_f32_avx2(const float *restrict x, int64_t W, int64_t in_plane,
+                                         int64_t planes, const int64_t *restrict hb,
+                                         int64_t OH, const int64_t *restrict wb, int64_t OW,
+                                         int64_t readable, float *restrict y,
+                                         int64_t *restrict ind)
+{
+    int64_t p, oh, ow;
+    for (p = 0; p < planes; p++) {
+        const float *restrict plane = x + p * in_plane;
+        for (oh = 0; oh < OH; oh++)
+            for (ow = 0; ow < OW; ow++) {
+                const int64_t k = max_bin8(plane, W, readable - p * in_plane, hb[2 * oh],
+                                           hb[2 * oh + 1], wb[2 * ow],
+                                           wb[2 * ow + 1] - wb[2 * ow]);
+                const int64_t q = (p * OH + oh) * OW + ow;
+                y[q] = plane[k];
+                if (ind)
+                    ind[q] = k;
+            }
+    }
+}
+
+CPOOL_AVX2 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n)
+{
+    return max_run(src, n);
+}
+
+CPOOL_AVX2 void cpool_max_planes_f32_avx2(const float *restrict x, int64_t n, int64_t planes,
+                                          float *restrict y, int64_t *restrict ind)
+{
+    int64_t p;
+    for (p = 0; p < planes; p++) {
+        const int64_t k = max_run(x + p * n, n);
+        y[p] = x[p * n + k];
+        if (ind)
+            ind[p] = k;
+    }
 }
 
 /* b[c * ds + r] = a[r * ss + c] for r, c < 8.  Each load fills a 128-bit

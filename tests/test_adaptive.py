@@ -155,6 +155,40 @@ def test_max_ties_keep_first_maximum(channels_last):
     assert y.item() == 0 and i.item() == 0
 
 
+@pytest.mark.parametrize("shape,osz", [((2, 9, 13, 13), 2), ((1, 7, 15, 20), (2, 3)),
+                                       ((3, 2, 12, 18), (2, 3)), ((1, 40, 16, 16), 2)],
+                         ids=str)
+def test_max_wide_bins_bit_exact(shape, osz, rng):
+    # Bins 6-8 wide and tall take their own float32 kernel (a window row per
+    # vector, the next row's columns read and masked out; the last plane's
+    # last row loaded under a mask).  Planes: plain data, a rare maximum
+    # repeated (the first copy wins), ties everywhere, NaNs (the last wins),
+    # -0/+0 ties, only -inf; each also as the last plane, whose last row
+    # ends the buffer.
+    x = rng.standard_normal(shape).astype(np.float32)
+    P = shape[2] * shape[3]
+    flat = x.reshape(-1, P)
+    specials = [lambda v: v.__setitem__(slice(9 % P, None, 7), 50),
+                lambda v: v.__setitem__(slice(None), rng.integers(0, 3, P)),
+                lambda v: v.__setitem__(rng.choice(P, 9, replace=False), np.nan),
+                lambda v: v.__setitem__(slice(None), np.where(rng.random(P) < 0.5, -0.0, 0.0)),
+                lambda v: v.__setitem__(slice(None), -np.inf)]
+    for j, make in enumerate(specials):
+        make(flat[j % len(flat)])
+    for last in range(len(specials)):
+        specials[last](flat[-1])
+        bits = lambda a: np.ascontiguousarray(a).view(np.uint32)  # noqa: E731
+        y, i = cpool.adaptive_max_pool2d(x, osz, return_indices=True)
+        ry, ri = ref.adaptive_max_pool(x, 2, osz)
+        np.testing.assert_array_equal(bits(y), bits(ry))
+        np.testing.assert_array_equal(i, ri)
+        np.testing.assert_array_equal(bits(cpool.adaptive_max_pool2d(x, osz)), bits(ry))
+        if isinstance(osz, int):  # a level after another: y has a batch stride
+            y, i = cpool.spatial_pyramid_pool(x, (1, osz), return_indices=True)
+            np.testing.assert_array_equal(bits(y[:, shape[1]:]), bits(ry.reshape(shape[0], -1)))
+            np.testing.assert_array_equal(i[:, shape[1]:], ri.reshape(shape[0], -1))
+
+
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
 def test_max_nan_gives_nan_and_last_nan_index(dtype, channels_last):

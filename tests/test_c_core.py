@@ -40,8 +40,10 @@ DRIVER = ROOT / "tests" / "c" / "test_core.c"
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
 BUILDS = {
+    # short chunks in the whole-plane max scan, so that they are merged
     "sanitize": STRICT + ["-O0", "-g", "-fopenmp", "-fsanitize=address,undefined",
-                          "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"],
+                          "-fno-omit-frame-pointer", "-fno-sanitize-recover=all",
+                          "-DCPOOL_RUN_CHUNK=40"],
     # without the runtime dispatch: the portable code paths (Philox in C)
     "valgrind-serial": STRICT + ["-O2", "-g", "-DCPOOL_NO_CLONES"],
     "valgrind-openmp": STRICT + ["-O2", "-g", "-fopenmp"],

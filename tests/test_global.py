@@ -235,13 +235,15 @@ def _nan(payload):
 @pytest.mark.parametrize("S", [(1, 1), (1, 7), (2, 4), (3, 3), (1, 31), (4, 8), (3, 11),
                                (13, 13), (25, 41)], ids=str)
 def test_max_over_whole_planes_bit_exact(S, rng):
-    # Whole-plane maxima take their own float32 path (a vector maximum, then
-    # a search for its first occurrence, or for the last NaN).  Planes with:
-    # NaNs of distinct payloads (the last one wins), -0 and +0 tied at the
-    # maximum (the first in scan order wins), only -inf, +inf, a maximum in
-    # the tail past the last block of 8 or 32, and plain random data.
+    # Whole-plane maxima take their own float32 path (one vector pass whose
+    # 32 lanes keep their first maxima; a NaN sends it to a search for the
+    # last NaN).  Planes with: NaNs of distinct payloads (the last one wins),
+    # -0 and +0 tied at the maximum (the first in scan order wins), only
+    # -inf, +inf, a maximum in the tail past the last block of 8 or 32, plain
+    # random data, a maximum repeated 32 apart from offset 9 on (the first
+    # copy in a lane that sees a second), and ties everywhere.
     P = int(np.prod(S))
-    planes = [rng.standard_normal(P).astype(np.float32) for _ in range(8)]
+    planes = [rng.standard_normal(P).astype(np.float32) for _ in range(10)]
     planes[0][rng.choice(P, min(P, 3), replace=False)] = [_nan(1), _nan(2), _nan(3)][:min(P, 3)]
     planes[1][:] = -1
     planes[1][rng.choice(P, min(P, 4), replace=False)] = np.array([-0.0, 0.0, -0.0, 0.0],
@@ -252,7 +254,9 @@ def test_max_over_whole_planes_bit_exact(S, rng):
     planes[5][:] = 0.0
     planes[5][0] = -0.0
     planes[6][-1] = _nan(7)
-    x = np.stack(planes).reshape((2, 4) + S)
+    planes[8][9 % P::32] = 50
+    planes[9][:] = rng.integers(0, 3, P)
+    x = np.stack(planes).reshape((2, 5) + S)
     yr, ir = _whole_plane_ref(x)
     bits = lambda a: np.ascontiguousarray(a).view(np.uint32)  # noqa: E731
     y, i = cpool.adaptive_max_pool2d(x, 1, return_indices=True)

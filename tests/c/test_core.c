@@ -1546,6 +1546,8 @@ static void test_bins(void)
         {1, {13}, {1}},         {2, {6, 9}, {3, 3}},    {2, {7, 5}, {3, 4}},
         {2, {12, 8}, {3, 2}},   {2, {4, 4}, {4, 4}},    {2, {3, 10}, {5, 3}},
         {3, {5, 6, 7}, {2, 3, 4}}, {3, {4, 4, 6}, {2, 2, 3}},
+        /* windows 6-8 wide and tall: cpool_bins8 */
+        {2, {13, 13}, {2, 2}},  {2, {15, 20}, {2, 3}},  {2, {12, 18}, {2, 3}},
     };
     static const struct {
         int rank;
@@ -1875,14 +1877,17 @@ static void test_y_batch_stride(void)
 {
     const int64_t in[2] = {5, 6}, k[2] = {3, 2}, s[2] = {2, 2}, p[2] = {1, 0}, p0[2] = {0, 0};
     const int64_t d[2] = {1, 1}, bin_in[2] = {7, 5}, bin_out[2] = {3, 4};
-    const int64_t extras[2] = {0, 5};
-    int64_t *tab[3] = {NULL, NULL, NULL};
+    const int64_t wide_in[2] = {13, 13}, wide_out[2] = {2, 2}, extras[2] = {0, 5};
+    int64_t *tab[3] = {NULL, NULL, NULL}, *wide[3] = {NULL, NULL, NULL};
     cpool_geom g;
     int gi, ei, t;
     tab[0] = adaptive_table(bin_in[0], bin_out[0]);
     tab[1] = adaptive_table(bin_in[1], bin_out[1]);
-    for (gi = 0; gi < 4; gi++) {
-        /* padded, unpadded (ceil mode), adaptive bins, per-plane bins */
+    wide[0] = adaptive_table(wide_in[0], wide_out[0]);
+    wide[1] = adaptive_table(wide_in[1], wide_out[1]);
+    for (gi = 0; gi < 5; gi++) {
+        /* padded, unpadded (ceil mode), adaptive bins, per-plane bins, bins
+         * for cpool_bins8 (7 x 7) */
         int64_t *pp[3] = {NULL, NULL, NULL};
         if (gi == 0)
             CHECK(make_geom(&g, 2, 3, 2, in, k, s, p, d, 0, 0));
@@ -1890,6 +1895,8 @@ static void test_y_batch_stride(void)
             CHECK(make_geom(&g, 2, 3, 2, in, k, s, p0, d, 1, 0));
         else if (gi == 2)
             make_bins_geom(&g, 2, 3, 2, bin_in, bin_out, tab, 0, 0, 0);
+        else if (gi == 4)
+            make_bins_geom(&g, 2, 3, 2, wide_in, wide_out, wide, 0, 0, 0);
         else {
             pp[0] = random_tables(bin_in[0], bin_out[0], 6);
             pp[1] = random_tables(bin_in[1], bin_out[1], 6);
@@ -1931,6 +1938,8 @@ static void test_y_batch_stride(void)
     }
     free(tab[0]);
     free(tab[1]);
+    free(wide[0]);
+    free(wide[1]);
 }
 
 /* ---- Lp pooling -------------------------------------------------------- */
@@ -2151,6 +2160,68 @@ static void case_global(cpool_dtype dt, int64_t n, int64_t c, const int64_t *in3
     free(xl);
     free(y);
     free(yl);
+}
+
+/* Whole-plane maxima with their offsets (max over a window the size of the
+ * plane, and global max): float32 takes a one-pass vector scan whose lanes
+ * each keep their first maximum.  Planes whose maximum is rare and repeated
+ * (the first copy must win, wherever the lanes put the copies), full of
+ * ties, -inf only, or with NaNs (the last wins); every length up to 130
+ * and some longer, so that runs end at every offset in a block of 8 and
+ * 32.  The sanitizer build makes the scan's chunks short
+ * (CPOOL_RUN_CHUNK), so chunks are merged there. */
+static void test_whole_plane_picks(void)
+{
+    static const int64_t longer[] = {200, 257, 1000, 1031};
+    const int64_t planes = 6, shortest = 130; /* lengths 1-130, then longer */
+    int64_t t, pl, i;
+    for (t = 0; t < shortest + 4; t++) {
+        const int64_t S = t < shortest ? t + 1 : longer[t - shortest];
+        const int64_t in[1] = {S}, one[1] = {1}, zero[1] = {0};
+        float *x = (float *)alloc_exact(planes * S, sizeof(float));
+        float *y = (float *)alloc_exact(planes, sizeof(float));
+        float *yg = (float *)alloc_exact(planes, sizeof(float));
+        int64_t *ind = (int64_t *)alloc_exact(planes, sizeof(int64_t));
+        cpool_geom g;
+        CHECK(make_geom(&g, 1, 2, planes / 2, in, in, one, zero, one, 0, 0));
+        snprintf(ctx, sizeof ctx, "whole-plane picks S=%lld", (long long)S);
+        for (pl = 0; pl < planes; pl++) {
+            float *xp = x + pl * S;
+            for (i = 0; i < S; i++) {
+                if (pl == 0)
+                    xp[i] = (float)(rnd() % 100);
+                else if (pl == 1)
+                    xp[i] = (float)(rnd() % 3);
+                else if (pl == 2)
+                    xp[i] = -INFINITY;
+                else if (pl == 3 && rnd() % 16 == 0)
+                    xp[i] = NAN;
+                else
+                    xp[i] = (float)(rnd() % 1000) / 7.0f;
+            }
+            if (pl == 0)
+                for (i = 0; i < 3; i++)
+                    xp[rnd() % S] = 1000.0f;
+            if (pl == 4) /* copies 32 apart: one lane's, then another's */
+                for (i = S / 4; i < S; i += 32)
+                    xp[i] = 500.0f;
+        }
+        CHECK(cpool_max_pool_fwd(CPOOL_F32, &g, x, y, ind) == CPOOL_OK);
+        CHECK(cpool_global_pool(CPOOL_F32, &g, x, yg, 1) == CPOOL_OK);
+        for (pl = 0; pl < planes; pl++) {
+            const float *xp = x + pl * S;
+            int64_t k = 0;
+            for (i = 1; i < S; i++)
+                if (xp[i] > xp[k] || xp[i] != xp[i])
+                    k = i;
+            CHECK(ind[pl] == k);
+            CHECK(same(y[pl], xp[k]) && same(yg[pl], xp[k]));
+        }
+        free(x);
+        free(y);
+        free(yg);
+        free(ind);
+    }
 }
 
 static void test_global(void)
@@ -2688,6 +2759,7 @@ int main(void)
         test_y_batch_stride();
         test_lp();
         test_global();
+        test_whole_plane_picks();
         test_stochastic();
         test_unpool();
     }
