@@ -197,17 +197,27 @@ def test_backward_finite_differences(nd, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.uint16])
-@pytest.mark.parametrize("W", [9, 40, 61, 75, 112])
+@pytest.mark.parametrize("W", [9, 40, 61, 64, 65, 75, 112, 129, 160])
 def test_narrow_ints_long_rows(dtype, W):
     """Narrow integer rows run their last vector past the row's end (into the
     next row, never past the array): results and indices stay exact, up to
-    the last row of the last plane."""
+    the last row of the last plane.  8-bit 2 x 2 stride-2 rows of 32 outputs
+    or more, without indices, take an AVX2 kernel whose last block overlaps
+    the one before (W 64-160, padded or ceil-mode: the interior starts at
+    column 1 or ends before an unpaired last column)."""
     rng = np.random.default_rng(W)
     info = np.iinfo(dtype)
     x = rng.integers(info.min, info.max, size=(2, 3, 7, W), endpoint=True).astype(dtype)
-    for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (5, 3, 2)]:
+    x[0, 0, 0, ::5] = info.max
+    x[0, 1] = info.min
+    x[1, 2, 3:5, -4:] = info.max  # the last window of a row
+    for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), (2, 1, 0), (5, 3, 2), (2, 2, 1)]:
         y, i = cpool.max_pool2d(x, k, s, p, return_indices=True)
         ry, ri = ref.max_pool(x, 2, k, s, p)
         np.testing.assert_array_equal(y, ry)
         np.testing.assert_array_equal(i, ri)
-        np.testing.assert_array_equal(cpool.max_pool2d(x, k, s, p), ry)
+        for threads in (1, 2, 3):
+            with cpool.num_threads(threads):
+                np.testing.assert_array_equal(cpool.max_pool2d(x, k, s, p), ry)
+    ry, _ = ref.max_pool(x, 2, 2, 2, 0, ceil_mode=True)
+    np.testing.assert_array_equal(cpool.max_pool2d(x, 2, 2, 0, ceil_mode=True), ry)

@@ -1067,6 +1067,17 @@ static void big_cases(void)
         }
     }
     {
+        /* 8-bit k2s2 rows of 33 and 66 outputs: the AVX2 kernel, whose last
+         * block overlaps the one before; the first call's last window ends
+         * on the buffer's last element */
+        const int64_t in[2] = {4, 66}, in2[2] = {5, 130}, k[2] = {2, 2}, s[2] = {2, 2},
+                      p[2] = {0, 0}, p1[2] = {1, 1}, d[2] = {1, 1};
+        if (make_geom(&g, 2, 2, 3, in, k, s, p, d, 0, 0))
+            all_max(&g, 1);
+        if (make_geom(&g, 2, 1, 2, in2, k, s, p1, d, 1, 0))
+            all_max(&g, 1);
+    }
+    {
         const int64_t in[2] = {48, 50}, k[2] = {3, 3}, s[2] = {1, 1}, p[2] = {1, 1},
                       d[2] = {1, 2};
         const int64_t d1[2] = {1, 1};
