@@ -35,13 +35,14 @@
 #define CPOOL_AVX2 __attribute__((target("avx2")))
 /* the same with AVX-512VL's instructions on 256-bit vectors */
 #define CPOOL_AVX512VL __attribute__((target("avx2,avx512f,avx512vl")))
+#else
+#define CPOOL_CLONES
+#endif
+
 /* The hand-written AVX2 lane kernels (lanes_avx2.h: max_avx2.c,
  * avg_avx2.c, stoch_avx2.c) take blocks of eight windows of at most this
  * many taps. */
 #define CPOOL_LANES8_TAPS 16
-#else
-#define CPOOL_CLONES
-#endif
 
 #if defined(CPOOL_HAVE_CLONES)
 /* Whether the AVX2 lane kernels take n windows of `taps` taps at stride

@@ -37,14 +37,14 @@ int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n);
  * is NULL, for p < planes of n >= 1 floats each at x + p n */
 void cpool_max_planes_f32_avx2(const float *restrict x, int64_t n, int64_t planes,
                                float *restrict y, int64_t *restrict ind);
-/* Max pooling of planes of in_plane floats at x + p in_plane, p < planes,
- * rows W long, over windows hb x wb (cpool_bins8: 2d bins of 5-8 columns):
- * y and, unless NULL, ind (plane offsets) hold OH x OW results a plane.
- * `readable` floats from x may be read. */
 /* y[j] = the maximum of a[2 j], a[2 j + 1], b[2 j], b[2 j + 1] for j < n,
  * n >= 32, of 8-bit elements, signed where is_signed. */
 void cpool_max_k2s2_8bit_avx2(const void *restrict a, const void *restrict b, int64_t n,
                               void *restrict y, int is_signed);
+/* Max pooling of planes of in_plane floats at x + p in_plane, p < planes,
+ * rows W long, over windows hb x wb (cpool_bins8: 2d bins of 6-8 columns):
+ * y and, unless NULL, ind (plane offsets) hold OH x OW results a plane.
+ * `readable` floats from x may be read. */
 void cpool_max_bins8_f32_avx2(const float *restrict x, int64_t W, int64_t in_plane,
                               int64_t planes, const int64_t *restrict hb, int64_t OH,
                               const int64_t *restrict wb, int64_t OW, int64_t readable,

@@ -156,7 +156,7 @@ def test_max_ties_keep_first_maximum(channels_last):
 
 
 @pytest.mark.parametrize("shape,osz", [((2, 9, 13, 13), 2), ((1, 7, 15, 20), (2, 3)),
-                                       ((3, 2, 13, 17), (2, 3)), ((1, 40, 15, 15), 2)],
+                                       ((3, 2, 13, 17), (2, 3)), ((2, 70, 15, 15), 2)],
                          ids=str)
 def test_max_wide_bins_bit_exact(shape, osz, rng):
     # Bins 6-8 wide and tall take their own float32 kernel (a window row per
@@ -165,7 +165,7 @@ def test_max_wide_bins_bit_exact(shape, osz, rng):
     # regular windows, so none here do.  Planes: plain data, a rare maximum
     # repeated (the first copy wins), ties everywhere, NaNs (the last wins),
     # -0/+0 ties, only -inf; each also as the last plane, whose last row
-    # ends the buffer.
+    # ends the buffer.  70 channels: blocks of 64 planes start mid-sample.
     x = rng.standard_normal(shape).astype(np.float32)
     P = shape[2] * shape[3]
     flat = x.reshape(-1, P)
