@@ -255,6 +255,12 @@ CPOOL_AVX2 void cpool_max_bins8_f32_avx2(const float *restrict x, int64_t W, int
     }
 }
 
+/* The larger bytes of a and b, signed or not. */
+CPOOL_AVX2_INLINE __m256i max_bytes(__m256i a, __m256i b, int is_signed)
+{
+    return is_signed ? _mm256_max_epi8(a, b) : _mm256_max_epu8(a, b);
+}
+
 /* 8-bit 2 x 2 stride-2 windows, 32 a block: the two rows' maximum, then
  * each byte pair's in the low byte of its 16-bit lane, packed.  GCC's
  * vectorisation of the portable loop took 2 cycles an output (perf, uint8
@@ -268,19 +274,13 @@ CPOOL_AVX2_INLINE void max_k2s2_8bit(const uint8_t *restrict a, const uint8_t *r
         __m256i v0, v1;
         if (j + 32 > n)
             j = n - 32;
-        v0 = _mm256_loadu_si256((const __m256i *)(const void *)(a + 2 * j));
-        v1 = _mm256_loadu_si256((const __m256i *)(const void *)(a + 2 * j + 32));
-        if (is_signed) {
-            v0 = _mm256_max_epi8(v0, _mm256_loadu_si256((const __m256i *)(const void *)(b + 2 * j)));
-            v1 = _mm256_max_epi8(v1, _mm256_loadu_si256((const __m256i *)(const void *)(b + 2 * j + 32)));
-            v0 = _mm256_max_epi8(v0, _mm256_srli_epi16(v0, 8));
-            v1 = _mm256_max_epi8(v1, _mm256_srli_epi16(v1, 8));
-        } else {
-            v0 = _mm256_max_epu8(v0, _mm256_loadu_si256((const __m256i *)(const void *)(b + 2 * j)));
-            v1 = _mm256_max_epu8(v1, _mm256_loadu_si256((const __m256i *)(const void *)(b + 2 * j + 32)));
-            v0 = _mm256_max_epu8(v0, _mm256_srli_epi16(v0, 8));
-            v1 = _mm256_max_epu8(v1, _mm256_srli_epi16(v1, 8));
-        }
+        v0 = max_bytes(_mm256_loadu_si256((const __m256i *)(const void *)(a + 2 * j)),
+                       _mm256_loadu_si256((const __m256i *)(const void *)(b + 2 * j)), is_signed);
+        v1 = max_bytes(_mm256_loadu_si256((const __m256i *)(const void *)(a + 2 * j + 32)),
+                       _mm256_loadu_si256((const __m256i *)(const void *)(b + 2 * j + 32)),
+                       is_signed);
+        v0 = max_bytes(v0, _mm256_srli_epi16(v0, 8), is_signed);
+        v1 = max_bytes(v1, _mm256_srli_epi16(v1, 8), is_signed);
         /* in-lane packing interleaves the halves: 64-bit pairs 0, 2, 1, 3 */
         _mm256_storeu_si256((__m256i *)(void *)(y + j),
                             _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_and_si256(v0, low),
