@@ -12,6 +12,15 @@ typedef struct {
     int64_t override; /* divisor_override, <= 0 for none */
 } avg_rule;
 
+/* What a call of cpool_window_sums_f32_avx2 needs besides its rows: the
+ * taps' offsets from a window's first element, and the finish. */
+typedef struct {
+    int64_t rel[CPOOL_LANES8_TAPS], taps;
+    int squares;
+    cpool_sums_finish finish;
+    float by;
+} avg_sums_plan;
+
 /* The arrays of one backward call. */
 typedef struct {
     const void *gy, *x, *y;

@@ -15,8 +15,10 @@
 
 CPOOL_AVX2_INLINE void window_sums(const float *restrict x, int64_t step,
                                    const int64_t *restrict rel, int64_t taps, int64_t n,
+                                   int squares, cpool_sums_finish finish, float by,
                                    float *restrict y)
 {
+    const __m256 b = _mm256_set1_ps(by);
     int64_t j0 = 0, k;
     for (;;) {
         const float *restrict p;
@@ -24,8 +26,17 @@ CPOOL_AVX2_INLINE void window_sums(const float *restrict x, int64_t step,
         if (j0 + 8 > n) /* a short last block overlaps the one before */
             j0 = n - 8;
         p = x + j0 * step;
-        for (k = 0; k < taps; k++)
-            acc = _mm256_add_ps(acc, cpool_load8(p + rel[k], step));
+        for (k = 0; k < taps; k++) {
+            const __m256 v = cpool_load8(p + rel[k], step);
+            acc = _mm256_add_ps(acc, squares ? _mm256_mul_ps(v, v) : v);
+        }
+        /* one predictable branch a block: the finish costs no pass of its own */
+        if (finish == CPOOL_SUMS_MUL)
+            acc = _mm256_mul_ps(acc, b);
+        else if (finish == CPOOL_SUMS_DIV)
+            acc = _mm256_div_ps(acc, b);
+        else if (finish == CPOOL_SUMS_SQRT)
+            acc = _mm256_sqrt_ps(acc);
         _mm256_storeu_ps(y + j0, cpool_order8(acc, step));
         if (j0 + 8 >= n)
             return;
@@ -33,18 +44,31 @@ CPOOL_AVX2_INLINE void window_sums(const float *restrict x, int64_t step,
     }
 }
 
+/* window_sums with taps a compile-time 9 or 4 where it is (3 x 3, 2 x 2) */
+CPOOL_AVX2_INLINE void sums_by_taps(const float *restrict x, int64_t step,
+                                    const int64_t *restrict rel, int64_t taps, int64_t n,
+                                    int squares, cpool_sums_finish finish, float by,
+                                    float *restrict y)
+{
+#define CPOOL_SUMS(k) window_sums(x, step, rel, k, n, squares, finish, by, y)
+    CPOOL_WITH_EITHER(taps, 9, 4, CPOOL_SUMS);
+#undef CPOOL_SUMS
+}
+
 CPOOL_AVX2 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step,
                                            const int64_t *restrict rel, int64_t taps,
-                                           int64_t n, float *restrict y)
+                                           int64_t n, int squares, cpool_sums_finish finish,
+                                           float by, float *restrict y)
 {
-#define CPOOL_SUMS_STEP1(k) window_sums(x, 1, rel, k, n, y)
-#define CPOOL_SUMS_STEP2(k) window_sums(x, 2, rel, k, n, y)
-    if (step == 1)
-        CPOOL_WITH_EITHER(taps, 9, 4, CPOOL_SUMS_STEP1);
+    /* constant step and squaring: stride-2 loads and no per-tap test */
+    if (step == 1 && !squares)
+        sums_by_taps(x, 1, rel, taps, n, 0, finish, by, y);
+    else if (step == 1)
+        sums_by_taps(x, 1, rel, taps, n, 1, finish, by, y);
+    else if (!squares)
+        sums_by_taps(x, 2, rel, taps, n, 0, finish, by, y);
     else
-        CPOOL_WITH_EITHER(taps, 9, 4, CPOOL_SUMS_STEP2);
-#undef CPOOL_SUMS_STEP1
-#undef CPOOL_SUMS_STEP2
+        sums_by_taps(x, 2, rel, taps, n, 1, finish, by, y);
 }
 
 /* The window sums of one output row of a 2 x 2, stride-2 pooling whose

@@ -51,7 +51,11 @@ WIDE = {1: (2, 3, 41), 2: (2, 3, 6, 37), 3: (1, 2, 4, 5, 37)}
 WIDE_CASES = {1: [(3, 2, 1, False, True, None), (4, 1, 2, True, False, None),
                   (16, 1, 0, False, True, None)],
               2: [(3, 2, 1, False, True, None), (3, 2, 1, True, False, None),
-                  (2, 2, 0, False, True, None), ((3, 2), (1, 2), (1, 0), False, True, 5)],
+                  (2, 2, 0, False, True, None), ((3, 2), (1, 2), (1, 0), False, True, 5),
+                  # unpadded: whole rows from the row loop, the divisor a
+                  # division (9, 3) or a reciprocal's product (8, 4)
+                  (3, 2, 0, False, True, None), (2, 2, 0, False, True, 3),
+                  ((2, 4), (1, 2), 0, False, False, None), ((3, 2), (3, 1), 0, False, True, 8)],
               3: [(2, 2, 0, False, True, None), (2, 1, 1, False, False, None)]}
 
 

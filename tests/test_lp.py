@@ -474,6 +474,45 @@ def _all_ops(x, xl):
     return out
 
 
+def _ordered_power_sums(x, p, k, s):
+    """Channels-first 2d windows without ceil mode: 0 + t(tap 0) + t(tap 1)
+    + ... in row-major tap order, each step rounded in x's dtype, then the
+    p-th root for p = 1 or 2 -- the scalar loop's operations one by one."""
+    OH = (x.shape[2] - k[0]) // s[0] + 1
+    OW = (x.shape[3] - k[1]) // s[1] + 1
+    acc = np.zeros(x.shape[:2] + (OH, OW), x.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in range(k[0]):
+            for b in range(k[1]):
+                v = x[:, :, a:a + s[0] * (OH - 1) + 1:s[0], b:b + s[1] * (OW - 1) + 1:s[1]]
+                acc = acc + (v * v if p == 2 else v)
+        return np.sqrt(acc) if p == 2 else acc
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+def test_wide_rows_bit_exact(p, channels_last, rng):
+    """Rows of 8 and more windows, float32, take the AVX2 sums with the root
+    in the same pass (channels-first, where the CPU has AVX2): each square,
+    sum and root is one correctly rounded float32 operation, so the results
+    are the scalar order's bits -- zeros of either sign, squares that
+    overflow, NaN -- at every thread count."""
+    x = rng.standard_normal((2, 3, 9, 41)).astype(np.float32)
+    x[0, 0, :2, :] = -0.0
+    x[0, 1, 3, 5] = 3e19  # its square is inf
+    x[1, 2, 4, 7] = np.nan
+    bits = lambda a: np.ascontiguousarray(a).view(np.uint32)
+    for k, s in (((2, 2), (2, 2)), ((3, 3), (2, 2)), ((2, 3), (1, 2)), ((3, 2), (3, 1)),
+                 ((4, 4), (1, 1))):
+        want = _ordered_power_sums(x, p, k, s)
+        xl = to_layout(x, channels_last)
+        got = same_at_every_thread_count(
+            lambda: [lp(2)(xl, p, k, s, channels_last=channels_last)])[0]
+        if channels_last:
+            got = np.moveaxis(got, -1, 1)
+        np.testing.assert_array_equal(bits(got), bits(want))
+
+
 def test_results_identical_at_every_thread_count(rng):
     x = rng.uniform(0.1, 2, (2, 8, 64, 64)).astype(np.float32)
     xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
