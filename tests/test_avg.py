@@ -154,6 +154,28 @@ def test_backward_k2s2_rows_bit_exact(W, p, ceil, cip):
     np.testing.assert_array_equal(gx, ref_gx)
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+def test_backward_disjoint_windows_bit_exact(dtype, rng):
+    """Windows that tile the input (kernel = stride, no padding) give each
+    element one share or none, written once without a zero fill: the
+    reference's bits (0 + -0 is +0), 0 past the last window's rows and
+    columns, divisors that divide (9, 6, override 3) and that multiply by a
+    reciprocal (4, 16, override 8), at every thread count."""
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    for x_shape, k, div in (((2, 3, 7, 13), 2, None), ((1, 2, 9, 20), 3, None),
+                            ((2, 2, 8, 21), (2, 3), None), ((1, 3, 9, 17), 4, None),
+                            ((2, 3, 7, 13), 2, 3), ((1, 2, 12, 40), (3, 2), 8),
+                            ((1, 1, 2, 2), 2, None)):
+        kw = dict(divisor_override=div) if div else {}
+        y = cpool.avg_pool2d(np.zeros(x_shape, dtype), k, **kw)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        gy[0, 0, 0, :3] = -0.0
+        want = ref.avg_pool_backward(gy, x_shape, 2, k, **kw)
+        got = same_at_every_thread_count(
+            lambda: [cpool.avg_pool2d_backward(gy, x_shape, k, **kw)])[0]
+        np.testing.assert_array_equal(got.view(bits), want.view(bits))
+
+
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
 def test_power_of_two_divisors_round_subnormals_like_division(dtype, channels_last, rng):
