@@ -76,8 +76,9 @@ CPOOL_INLINE int avg_disjoint(const cpool_geom *g, avg_rule r)
 {
     return !g->channels_last && !r.lp && !r.per_axis && g->in[0] == 1 && g->kernel[0] == 1 &&
            g->out[0] == 1 && g->pad[0] == 0 && g->pad[1] == 0 && g->pad[2] == 0 &&
-           g->kernel[1] == g->stride[1] && g->kernel[2] == g->stride[2] &&
-           g->out[1] * g->kernel[1] <= g->in[1] && g->out[2] * g->kernel[2] <= g->in[2];
+           g->kernel[1] == g->stride[1] && g->kernel[2] == g->stride[2] && g->out[1] >= 1 &&
+           g->out[2] >= 1 && g->out[1] <= g->in[1] / g->kernel[1] &&
+           g->out[2] <= g->in[2] / g->kernel[2]; /* divided: extents up to 2^40 */
 }
 
 #define CPOOL_BODY "avg.inc"

@@ -419,6 +419,15 @@ CPOOL_FORCE_INLINE void cpool_w_interior(const cpool_geom *g, int64_t *lo, int64
                        g->dilation[2], lo, hi);
 }
 
+/* Whether every window of axis 1 lies inside the input, with no padding
+ * counted: (out - 1) * stride + kernel <= in, divided rather than
+ * multiplied, as extents and strides go up to 2^40. */
+CPOOL_FORCE_INLINE int cpool_rows_inside(const cpool_geom *g)
+{
+    return g->out[1] >= 1 && g->kernel[1] <= g->in[1] &&
+           g->out[1] - 1 <= (g->in[1] - g->kernel[1]) / g->stride[1];
+}
+
 /* items * kernel volume, saturating: only compared with CPOOL_PARALLEL_MIN,
  * and kernel extents up to 2^40 would overflow the plain product. */
 CPOOL_FORCE_INLINE int64_t cpool_work(int64_t items, const int64_t *kernel)

@@ -28,6 +28,12 @@ def _all_ops(x, xl, g, gl):
         cpool.avg_pool2d_backward(gl, xl.shape, 3, 2, 1, channels_last=True),
         cpool.max_pool3d(x[None], (1, 3, 3), 1),
         cpool.max_pool1d(x.reshape(2, 5, -1), 5, 3),
+        # unpadded rows of full windows, forward, and tiling windows backward
+        cpool.avg_pool2d(x, 2),
+        cpool.avg_pool2d(x, 3, 2, divisor_override=5),
+        cpool.lp_pool2d(x, 2, 3, 2),
+        cpool.avg_pool2d_backward(cpool.avg_pool2d(x, 2), x.shape, 2),
+        cpool.avg_pool2d_backward(cpool.avg_pool2d(x, 3), x.shape, 3),
     ]
 
 

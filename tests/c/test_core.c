@@ -1141,6 +1141,27 @@ static void robustness_cases(void)
                 all_max(&g, 0);
         }
     }
+    {
+        /* windows that tile the input by their own test: out x kernel =
+         * 2^24 x 2^40 wraps to 0 in 64 bits; the backward must not take
+         * them as tiling a 1-row input (it would write 2^40 rows apart) */
+        const int64_t in[2] = {1, 1}, k[2] = {1, 1}, p0[2] = {0, 0}, d1[2] = {1, 1};
+        const int64_t rows = (int64_t)1 << 24;
+        float *gy = (float *)calloc((size_t)rows, sizeof(float)), gx = -1;
+        cpool_geom g;
+        make_geom(&g, 2, 1, 1, in, k, k, p0, d1, 0, 0);
+        g.kernel[1] = g.stride[1] = (int64_t)1 << 40;
+        g.out[1] = rows;
+        strcpy(ctx, "avg backward, out x kernel past 2^64");
+        CHECK(gy != NULL);
+        CHECK(cpool_geom_check(&g) == CPOOL_OK);
+        if (gy && cpool_geom_check(&g) == CPOOL_OK) {
+            gy[0] = 3;
+            CHECK(cpool_avg_pool_bwd(CPOOL_F32, &g, gy, &gx, 1, 0) == CPOOL_OK);
+            CHECK(gx == 3); /* output 0's window holds the one element */
+        }
+        free(gy);
+    }
 }
 
 /* Random123's known-answer vectors for philox4x32 10 (tests/kat_vectors),
