@@ -28,6 +28,10 @@ int cpool_geom_check(const cpool_geom *g)
             return CPOOL_EINVAL;
         if (g->kernel[a] - 1 > 4 * CPOOL_EXTENT_MAX / g->dilation[a]) /* window span */
             return CPOOL_EINVAL;
+        /* the last window's start: out and stride may each be 2^40, their
+         * product may not (a real geometry's is below in + 2 pad) */
+        if (g->out[a] > 1 && g->stride[a] > 4 * CPOOL_EXTENT_MAX / (g->out[a] - 1))
+            return CPOOL_EINVAL;
         if (g->bins[a]) {
             int64_t tables, t, o;
             if (g->dilation[a] != 1)

@@ -1142,25 +1142,23 @@ static void robustness_cases(void)
         }
     }
     {
-        /* windows that tile the input by their own test: out x kernel =
-         * 2^24 x 2^40 wraps to 0 in 64 bits; the backward must not take
-         * them as tiling a 1-row input (it would write 2^40 rows apart) */
+        /* out x stride = 2^24 x 2^40 wraps in 64 bits (the tiling-window
+         * backward would have written 2^40 rows apart): refused, at both
+         * 2^40 limits and where the product just passes 2^42 */
         const int64_t in[2] = {1, 1}, k[2] = {1, 1}, p0[2] = {0, 0}, d1[2] = {1, 1};
-        const int64_t rows = (int64_t)1 << 24;
-        float *gy = (float *)calloc((size_t)rows, sizeof(float)), gx = -1;
+        float gy = 3, gx = -1;
         cpool_geom g;
         make_geom(&g, 2, 1, 1, in, k, k, p0, d1, 0, 0);
+        strcpy(ctx, "out x stride past 2^42");
         g.kernel[1] = g.stride[1] = (int64_t)1 << 40;
-        g.out[1] = rows;
-        strcpy(ctx, "avg backward, out x kernel past 2^64");
-        CHECK(gy != NULL);
+        g.out[1] = (int64_t)1 << 24;
+        CHECK(cpool_avg_pool_bwd(CPOOL_F32, &g, &gy, &gx, 1, 0) == CPOOL_EINVAL);
+        CHECK(cpool_avg_pool_fwd(CPOOL_F32, &g, &gy, &gx, 1, 0) == CPOOL_EINVAL);
+        g.out[1] = 5; /* 4 x 2^40 = 2^42: the last one allowed */
         CHECK(cpool_geom_check(&g) == CPOOL_OK);
-        if (gy && cpool_geom_check(&g) == CPOOL_OK) {
-            gy[0] = 3;
-            CHECK(cpool_avg_pool_bwd(CPOOL_F32, &g, gy, &gx, 1, 0) == CPOOL_OK);
-            CHECK(gx == 3); /* output 0's window holds the one element */
-        }
-        free(gy);
+        g.out[1] = 6;
+        CHECK(cpool_geom_check(&g) == CPOOL_EINVAL);
+        CHECK(gx == -1);
     }
 }
 
