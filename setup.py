@@ -165,9 +165,12 @@ class BuildExt(build_ext):
         # -g0: Python's own CFLAGS carry -g, which quadruples the wheel;
         # hidden symbols: the module exports its init function and no more
         # -fno-math-errno: sqrt then vectorises (Lp's finish) instead of a
-        # scalar sqrt and a branch to set errno per element; nothing reads errno
-        opt = (["/O2"] if ctype == "msvc"
-               else ["-O3", "-g0", "-fvisibility=hidden", "-fno-math-errno"])
+        # scalar sqrt and a branch to set errno per element; nothing reads errno.
+        # -ffp-contract=off: a * b + c stays two roundings where the target has
+        # FMA (arm64, -march=...), so results keep PyTorch's bits (0 + g / 4 is
+        # +0 for a g that underflows; a fused g * 0.25 + 0 would give -0)
+        fp = ["-fno-math-errno", "-ffp-contract=off"]
+        opt = ["/O2"] if ctype == "msvc" else ["-O3", "-g0", "-fvisibility=hidden"] + fp
         link = []
         if os.environ.get("CPOOL_SANITIZE", "0").strip() == "1":
             if ctype == "msvc":
@@ -176,7 +179,7 @@ class BuildExt(build_ext):
             # with line numbers in the reports
             sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                         "-fno-omit-frame-pointer"]
-            opt = ["-O2", "-g", "-fvisibility=hidden", "-fno-math-errno"] + sanitize
+            opt = ["-O2", "-g", "-fvisibility=hidden"] + fp + sanitize
             link = sanitize
             print("cpool: sanitizer build (AddressSanitizer + UBSan)")
         for ext in self.extensions:

@@ -158,7 +158,8 @@ def test_backward_k2s2_rows_bit_exact(W, p, ceil, cip):
 def test_backward_disjoint_windows_bit_exact(dtype, rng):
     """Windows that tile the input (kernel = stride, no padding) give each
     element one share or none, written once without a zero fill: the
-    reference's bits (0 + -0 is +0), 0 past the last window's rows and
+    reference's bits (0 + -0 is +0, also for a share that underflows to
+    -0), 0 past the last window's rows and
     columns, divisors that divide (9, 6, override 3) and that multiply by a
     reciprocal (4, 16, override 8), at every thread count."""
     bits = np.uint32 if dtype == np.float32 else np.uint64
@@ -170,6 +171,9 @@ def test_backward_disjoint_windows_bit_exact(dtype, rng):
         y = cpool.avg_pool2d(np.zeros(x_shape, dtype), k, **kw)
         gy = rng.standard_normal(y.shape).astype(dtype)
         gy[0, 0, 0, :3] = -0.0
+        # shares that underflow to -0: 0 + share is +0, also where the
+        # target could fuse the multiply and the add (built without)
+        gy[-1, -1, -1, -2:] = -np.finfo(dtype).smallest_subnormal
         want = ref.avg_pool_backward(gy, x_shape, 2, k, **kw)
         got = same_at_every_thread_count(
             lambda: [cpool.avg_pool2d_backward(gy, x_shape, k, **kw)])[0]

@@ -1142,8 +1142,8 @@ static void robustness_cases(void)
         }
     }
     {
-        /* out x stride = 2^24 x 2^40 wraps in 64 bits (the tiling-window
-         * backward would have written 2^40 rows apart): refused, at both
+        /* out x stride = 2^24 x 2^40 wraps in 64 bits (the window starts
+         * of cpool_avg_window overflowed): refused, with both at their
          * 2^40 limits and where the product just passes 2^42 */
         const int64_t in[2] = {1, 1}, k[2] = {1, 1}, p0[2] = {0, 0}, d1[2] = {1, 1};
         float gy = 3, gx = -1;
