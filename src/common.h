@@ -419,13 +419,22 @@ CPOOL_FORCE_INLINE void cpool_w_interior(const cpool_geom *g, int64_t *lo, int64
                        g->dilation[2], lo, hi);
 }
 
-/* Whether every window of axis 1 lies inside the input, with no padding
- * counted: (out - 1) * stride + kernel <= in, divided rather than
- * multiplied, as extents and strides go up to 2^40. */
-CPOOL_FORCE_INLINE int cpool_rows_inside(const cpool_geom *g)
+/* Whether every output row of a call is one run of full windows: 2d, no
+ * padding, dilation or bins, the W interior [lo, hi) the whole row, and
+ * every window of axis 1 inside the input -- (out - 1) * stride + kernel
+ * <= in, divided rather than multiplied, as extents and strides go up to
+ * 2^40.  The row kernels' shortcut past the per-row set-up. */
+CPOOL_FORCE_INLINE int cpool_full_rows(const cpool_geom *g, int64_t lo, int64_t hi)
 {
-    return g->out[1] >= 1 && g->kernel[1] <= g->in[1] &&
-           g->out[1] - 1 <= (g->in[1] - g->kernel[1]) / g->stride[1];
+    int a;
+    if (lo != 0 || hi != g->out[2] || g->in[0] != 1 || g->kernel[0] != 1 || g->out[0] != 1 ||
+        g->out[1] < 1 || g->kernel[1] > g->in[1] ||
+        g->out[1] - 1 > (g->in[1] - g->kernel[1]) / g->stride[1])
+        return 0;
+    for (a = 0; a < 3; a++)
+        if (g->pad[a] || g->dilation[a] != 1 || g->bins[a])
+            return 0;
+    return 1;
 }
 
 /* items * kernel volume, saturating: only compared with CPOOL_PARALLEL_MIN,
