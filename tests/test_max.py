@@ -173,6 +173,47 @@ def test_backward_overlapping_windows_accumulate():
     assert gx[0, 0, 1, 1] == 4.0 and gx.sum() == 4.0
 
 
+def _bits(a):
+    return a.view(f"u{a.dtype.itemsize}")
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (1, 9, 11, 64), (3, 7, 6, 300), (1, 2, 3, 1)])
+def test_backward_disjoint_blocks_channels_last(shape, dtype, rng):
+    """Channels-last, every index in its own output's 2 x 2 block (kernel 2,
+    stride 2): grad_x is written row by row instead of scattered.  Bit for
+    bit the scatter's sums, signed zeros included (0 + -0 is +0), with rows
+    and columns past the last window zero, at every thread count; an index
+    outside its block, anywhere, gives the scatter's result."""
+    x = rng.standard_normal(shape).astype(dtype)
+    y, i = cpool.max_pool2d(x, 2, 2, return_indices=True, channels_last=True)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gy.reshape(-1)[::3] = -0.0
+    gy.reshape(-1)[1::7] = 0.0
+
+    def check(idx):
+        want = ref.max_pool_backward(gy, idx, x.shape, 2, channels_last=True)
+        for threads in (1, 2, 3):
+            with cpool.num_threads(threads):
+                np.testing.assert_array_equal(_bits(cpool.max_pool2d_backward(
+                    gy, idx, x.shape, channels_last=True)), _bits(want))
+
+    check(i)
+    H, W = shape[1:3]
+    last = i.copy()  # the last output's index moves to its left neighbour block's
+    last[-1, -1, -1, -1] = last[-1, -1, -2, -1] if last.shape[2] > 1 else -1
+    check(last)
+    OH = i.shape[1]
+    moved = i.copy()  # the last row's index moves below its block, or to the first
+    moved[-1, -1, 0, 0] = 2 * OH * W if H > 2 * OH else 0
+    check(moved)
+    # kernel 3, stride 2, padding 1 has the same extents: its windows overlap
+    if H % 2 == 0 and W % 2 == 0:
+        _, i3 = cpool.max_pool2d(x, 3, 2, 1, return_indices=True, channels_last=True)
+        assert i3.shape == i.shape
+        check(i3)
+
+
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_backward_finite_differences(nd, rng):
     """d(sum(w * y))/dx against central differences, float64, distinct values."""
