@@ -214,6 +214,26 @@ def test_backward_disjoint_blocks_channels_last(shape, dtype, rng):
         check(i3)
 
 
+@pytest.mark.parametrize("order", ["random", "descending", "ascending"])
+def test_backward_any_index_order_channels_last(order, rng):
+    """Channels-last, the scatter zero-fills just ahead of the highest pixel
+    each output writes: indices in any order (and -1, and repeats) still see
+    every pixel zeroed once, before its first write, at every thread count."""
+    shape, out = (2, 6, 7, 20), (2, 3, 4, 20)
+    P = shape[1] * shape[2]
+    idx = rng.integers(-1, P, size=out).astype(np.int64)
+    if order != "random":
+        flat = np.sort(idx.reshape(out[0], -1, out[3]), axis=1)
+        idx = (flat[:, ::-1] if order == "descending" else flat).reshape(out).copy()
+    idx[0, 0, 0, :3] = [P - 1, 0, -1]
+    gy = rng.standard_normal(out)
+    want = ref.max_pool_backward(gy, idx, shape, 2, channels_last=True)
+    for threads in (1, 2, 3):
+        with cpool.num_threads(threads):
+            np.testing.assert_array_equal(
+                cpool.max_pool2d_backward(gy, idx, shape, channels_last=True), want)
+
+
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_backward_finite_differences(nd, rng):
     """d(sum(w * y))/dx against central differences, float64, distinct values."""
