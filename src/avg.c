@@ -68,13 +68,13 @@ CPOOL_INLINE int avg_k2s2_short(const cpool_geom *g, avg_rule r)
            g->out[2] <= 8 && 2 * g->out[2] <= g->in[2] && 2 * g->out[1] <= g->in[1];
 }
 
-/* Whether a backward's windows tile the input: channels-first average, 2d,
+/* Whether a backward's windows tile the input: average in either layout, 2d,
  * kernel = stride, no padding, every window inside the input (elements
  * past the last window get no gradient).  Each element then takes one
  * share or none: written once, no zero fill and no adds. */
 CPOOL_INLINE int avg_disjoint(const cpool_geom *g, avg_rule r)
 {
-    return !g->channels_last && !r.lp && !r.per_axis && g->in[0] == 1 && g->kernel[0] == 1 &&
+    return !r.lp && !r.per_axis && g->in[0] == 1 && g->kernel[0] == 1 &&
            g->out[0] == 1 && g->pad[0] == 0 && g->pad[1] == 0 && g->pad[2] == 0 &&
            g->kernel[1] == g->stride[1] && g->kernel[2] == g->stride[2] && g->out[1] >= 1 &&
            g->out[2] >= 1 && g->out[1] <= g->in[1] / g->kernel[1] &&

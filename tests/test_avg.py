@@ -154,30 +154,67 @@ def test_backward_k2s2_rows_bit_exact(W, p, ceil, cip):
     np.testing.assert_array_equal(gx, ref_gx)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
-def test_backward_disjoint_windows_bit_exact(dtype, rng):
+def test_backward_disjoint_windows_bit_exact(dtype, channels_last, rng):
     """Windows that tile the input (kernel = stride, no padding) give each
     element one share or none, written once without a zero fill: the
     reference's bits (0 + -0 is +0, also for a share that underflows to
     -0), 0 past the last window's rows and
     columns, divisors that divide (9, 6, override 3) and that multiply by a
-    reciprocal (4, 16, override 8), at every thread count."""
+    reciprocal (4, 16, override 8), at every thread count, in both layouts
+    (channels-last with 1, 3 and 70 channels)."""
     bits = np.uint32 if dtype == np.float32 else np.uint64
     for x_shape, k, div in (((2, 3, 7, 13), 2, None), ((1, 2, 9, 20), 3, None),
                             ((2, 2, 8, 21), (2, 3), None), ((1, 3, 9, 17), 4, None),
                             ((2, 3, 7, 13), 2, 3), ((1, 2, 12, 40), (3, 2), 8),
-                            ((1, 1, 2, 2), 2, None)):
+                            ((1, 1, 2, 2), 2, None), ((1, 70, 5, 9), (2, 3), None)):
         kw = dict(divisor_override=div) if div else {}
-        y = cpool.avg_pool2d(np.zeros(x_shape, dtype), k, **kw)
+        shape = to_layout(np.zeros(x_shape, dtype), channels_last).shape
+        y = cpool.avg_pool2d(np.zeros(shape, dtype), k, channels_last=channels_last, **kw)
         gy = rng.standard_normal(y.shape).astype(dtype)
         gy[0, 0, 0, :3] = -0.0
         # shares that underflow to -0: 0 + share is +0, also where the
         # target could fuse the multiply and the add (built without)
         gy[-1, -1, -1, -2:] = -np.finfo(dtype).smallest_subnormal
-        want = ref.avg_pool_backward(gy, x_shape, 2, k, **kw)
-        got = same_at_every_thread_count(
-            lambda: [cpool.avg_pool2d_backward(gy, x_shape, k, **kw)])[0]
+        want = ref.avg_pool_backward(gy, shape, 2, k, channels_last=channels_last, **kw)
+        got = same_at_every_thread_count(lambda: [cpool.avg_pool2d_backward(
+            gy, shape, k, channels_last=channels_last, **kw)])[0]
         np.testing.assert_array_equal(got.view(bits), want.view(bits))
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("W", [1, 2, 3, 4, 5, 8, 9, 37])
+def test_backward_width3_stride2_pad1_rows_bit_exact(W, channels_last, rng):
+    """Rows under width-3, stride-2, padding-1 windows are summed in one
+    pass (column 2m from output m, 2m + 1 from m and m + 1; channels-last
+    over 1 or 5 channels at a time):
+    the reference's bits, its addition order included, for rows covered by
+    one output row or two (or none), short rows, ceil mode, both padding
+    counts, a divisor override, and signed zero shares; 3d windows whose
+    depth overlaps take the general loop."""
+    bits = np.uint64
+    for H, (kh, sh, ph), ceil, cip, div in (
+            (7, (3, 2, 1), False, True, None), (8, (3, 2, 1), True, False, None),
+            (6, (1, 1, 0), False, True, None), (9, (2, 3, 0), True, True, 5),
+            (5, (3, 2, 1), True, True, None), (3, (5, 4, 2), True, False, None)):
+        C = 1 if H % 2 else 5
+        shape = (2, H, W, C) if channels_last else (2, C, H, W)
+        args = ((kh, 3), (sh, 2), (ph, 1), ceil, cip, div)
+        y = cpool.avg_pool2d(np.zeros(shape), *args, channels_last=channels_last)
+        gy = rng.standard_normal(y.shape)
+        gy[0, :, ::2] = -0.0
+        want = ref.avg_pool_backward(gy, shape, 2, *args, channels_last=channels_last)
+        got = same_at_every_thread_count(lambda: [cpool.avg_pool2d_backward(
+            gy, shape, *args, channels_last=channels_last)])[0]
+        np.testing.assert_array_equal(got.view(bits), want.view(bits))
+    shape = (1, 5, 6, W, 2) if channels_last else (1, 2, 5, 6, W)
+    args = (3, 2, 1)
+    gy = rng.standard_normal(cpool.avg_pool3d(np.zeros(shape), *args,
+                                              channels_last=channels_last).shape)
+    np.testing.assert_array_equal(
+        cpool.avg_pool3d_backward(gy, shape, *args, channels_last=channels_last),
+        ref.avg_pool_backward(gy, shape, 3, *args, channels_last=channels_last))
 
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
