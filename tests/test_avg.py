@@ -183,9 +183,10 @@ def test_backward_disjoint_windows_bit_exact(dtype, channels_last, rng):
         np.testing.assert_array_equal(got.view(bits), want.view(bits))
 
 
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("W", [1, 2, 3, 4, 5, 8, 9, 37])
-def test_backward_width3_stride2_pad1_rows_bit_exact(W, channels_last, rng):
+def test_backward_width3_stride2_pad1_rows_bit_exact(W, channels_last, dtype, rng):
     """Rows under width-3, stride-2, padding-1 windows are summed in one
     pass (column 2m from output m, 2m + 1 from m and m + 1; channels-last
     over 1 or 5 channels at a time):
@@ -193,7 +194,7 @@ def test_backward_width3_stride2_pad1_rows_bit_exact(W, channels_last, rng):
     one output row or two (or none), short rows, ceil mode, both padding
     counts, a divisor override, and signed zero shares; 3d windows whose
     depth overlaps take the general loop."""
-    bits = np.uint64
+    bits = np.uint32 if dtype == np.float32 else np.uint64
     for H, (kh, sh, ph), ceil, cip, div in (
             (7, (3, 2, 1), False, True, None), (8, (3, 2, 1), True, False, None),
             (6, (1, 1, 0), False, True, None), (9, (2, 3, 0), True, True, 5),
@@ -201,8 +202,8 @@ def test_backward_width3_stride2_pad1_rows_bit_exact(W, channels_last, rng):
         C = 1 if H % 2 else 5
         shape = (2, H, W, C) if channels_last else (2, C, H, W)
         args = ((kh, 3), (sh, 2), (ph, 1), ceil, cip, div)
-        y = cpool.avg_pool2d(np.zeros(shape), *args, channels_last=channels_last)
-        gy = rng.standard_normal(y.shape)
+        y = cpool.avg_pool2d(np.zeros(shape, dtype), *args, channels_last=channels_last)
+        gy = rng.standard_normal(y.shape).astype(dtype)
         gy[0, :, ::2] = -0.0
         want = ref.avg_pool_backward(gy, shape, 2, *args, channels_last=channels_last)
         got = same_at_every_thread_count(lambda: [cpool.avg_pool2d_backward(

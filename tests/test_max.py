@@ -207,6 +207,15 @@ def test_backward_disjoint_blocks_channels_last(shape, dtype, rng):
     moved = i.copy()  # the last row's index moves below its block, or to the first
     moved[-1, -1, 0, 0] = 2 * OH * W if H > 2 * OH else 0
     check(moved)
+    if shape[3] > 256:  # a pixel's second chunk of channels is checked too
+        late = i.copy()
+        late[-1, -1, -1, 280] = late[-1, -1, -2, 280]
+        check(late)
+    for wrong in (H * W, -2, -2 ** 63):  # outside the plane: an error, after a partial write
+        bad = i.copy()
+        bad[-1, -1, -1, -1] = wrong
+        with pytest.raises(ValueError, match="outside its plane"):
+            cpool.max_pool2d_backward(gy, bad, x.shape, channels_last=True)
     # kernel 3, stride 2, padding 1 has the same extents: its windows overlap
     if H % 2 == 0 and W % 2 == 0:
         _, i3 = cpool.max_pool2d(x, 3, 2, 1, return_indices=True, channels_last=True)
@@ -232,6 +241,9 @@ def test_backward_any_index_order_channels_last(order, rng):
         with cpool.num_threads(threads):
             np.testing.assert_array_equal(
                 cpool.max_pool2d_backward(gy, idx, shape, channels_last=True), want)
+    idx[1, 1, 2, 5] = P  # counted, never written
+    with pytest.raises(ValueError, match="outside its plane"):
+        cpool.max_pool2d_backward(gy, idx, shape, channels_last=True)
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
