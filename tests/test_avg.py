@@ -75,6 +75,21 @@ def test_wide_rows_match_reference_to_the_bit(nd, dtype, channels_last, rng):
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
+def test_windows_of_negative_zeros_average_to_positive_zero(dtype, channels_last):
+    """PyTorch sums from +0, and 0 + -0 is +0: every window of a (-0)-only
+    input averages to +0, whether its taps form a whole 3 x 3 or 2 x 2
+    block (channels-last sums those per pixel in registers), a clipped
+    border block, or a wide row."""
+    x = to_layout(np.full((2, 3, 9, 40), -0.0, dtype), channels_last)
+    for k, s, p in [(3, 2, 1), (3, 2, 0), (3, 1, 1), (2, 2, 0), (2, 1, 1)]:
+        for include_pad in (True, False):
+            y = cpool.avg_pool2d(x, k, s, p, count_include_pad=include_pad,
+                                 channels_last=channels_last)
+            assert y.size and not np.signbit(y).any(), (k, s, p, include_pad)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["cf", "cl"])
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda t: np.dtype(t).name)
 @pytest.mark.parametrize("nd", [1, 2, 3])
 def test_backward_matches_reference(nd, dtype, channels_last, rng):
     for case in avg_cases(nd, 10, seed=1):
