@@ -79,13 +79,23 @@ CASES = [
 ]
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: page faults, lazy init
-    times = []
+    return _interleaved_medians({"fn": fn}, repeats)["fn"]
+
+
+def _interleaved_medians(fns: dict, repeats: int) -> dict:
+    """The median time of each callable, timed in turn within each repeat:
+    on a shared machine whose speed drifts over seconds, a slow spell then
+    falls on cpool, PyTorch and the copy alike instead of on whichever ran
+    during it, and the ratios the benchmark reports stay steady."""
+    for fn in fns.values():
+        fn()  # warm-up: page faults, lazy init
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 # ---- NumPy baselines: sliding windows, what one writes without cpool ---------
@@ -326,11 +336,11 @@ def _numpy_unpool(y, idx, x_shape, cl):
     return np.moveaxis(out, 1, -1) if cl else out
 
 
-def _copy_time(nbytes: int, repeats: int) -> float:
+def _copy_fn(nbytes: int) -> Callable[[], object]:
     """np.copyto moving nbytes in total (half read, half written)."""
     src = np.ones(nbytes // 2 // 4, np.float32)
     dst = np.empty_like(src)
-    return _median_time(lambda: np.copyto(dst, src), repeats)
+    return lambda: np.copyto(dst, src)
 
 
 def _input(c: Case, quick: bool) -> np.ndarray:
@@ -353,17 +363,24 @@ def run(threads, repeats, quick=True, with_numpy=True, with_torch=True, cases=CA
             nbytes = r.moved_bytes()
             t_np = (_median_time(r.numpy, max(1, repeats // 3))
                     if with_numpy and _OPS[c.op][1] and r.numpy() is not None else None)
+            copy = _copy_fn(nbytes)
             for nt in threads:
-                with cpool.num_threads(nt):
-                    t_cp = _median_time(r.cpool, repeats)
-                    t_out = _median_time(r.cpool_out, repeats) if r.out is not None else None
-                t_copy = _copy_time(nbytes, repeats)
-                t_t = None
+                fns = {"cpool": r.cpool, "copy": copy}
+                if r.out is not None:
+                    fns["out"] = r.cpool_out
                 if r.has_torch():
-                    old = torch.get_num_threads()
-                    torch.set_num_threads(nt)
-                    t_t = _median_time(r.torch_fn, repeats)
-                    torch.set_num_threads(old)
+                    fns["torch"] = r.torch_fn
+                old = torch.get_num_threads() if torch is not None else None
+                try:
+                    if torch is not None:
+                        torch.set_num_threads(nt)
+                    with cpool.num_threads(nt):
+                        t = _interleaved_medians(fns, repeats)
+                finally:
+                    if torch is not None:
+                        torch.set_num_threads(old)
+                t_cp, t_copy, t_out, t_t = (t["cpool"], t["copy"], t.get("out"),
+                                            t.get("torch"))
                 row = dict(case=c.name, layout="NHWC" if cl else "NCHW", threads=nt,
                            shape=list(x.shape), dtype=c.dtype, cpool_ms=t_cp * 1e3,
                            out_ms=t_out * 1e3 if t_out else None,
