@@ -52,20 +52,12 @@ CPOOL_FORCE_INLINE int64_t avg_divisor(avg_rule r, int64_t factors)
     return factors == 0 ? 0 : r.override > 0 ? r.override : factors;
 }
 
-/* Whether a channels-first average takes cpool_avg_k2s2_short_f32_avx2:
- * 2d, 2 x 2 windows at stride 2 inside the input (no padding, no partial
- * ceil_mode window), a non-empty output with rows shorter than a vector
- * (the row kernels' case for 8 and more), contiguous output.  The
- * 14 x 14 -> 7 x 7 planes of adaptive average pooling went through
+/* Whether a channels-first average takes cpool_avg_k2s2_short_f32_avx2.
+ * The 14 x 14 -> 7 x 7 planes of adaptive average pooling went through
  * channels-last tiles, whose transposes were 87% of the time. */
 CPOOL_INLINE int avg_k2s2_short(const cpool_geom *g, avg_rule r)
 {
-    return !g->channels_last && !r.lp && !g->y_batch_stride && g->in[0] == 1 &&
-           g->out[0] == 1 && g->kernel[0] == 1 && g->pad[0] == 0 && g->out[1] >= 1 &&
-           g->out[2] >= 1 && !g->bins[1] && !g->bins[2] &&
-           g->kernel[1] == 2 && g->kernel[2] == 2 && g->stride[1] == 2 && g->stride[2] == 2 &&
-           g->pad[1] == 0 && g->pad[2] == 0 && g->dilation[1] == 1 && g->dilation[2] == 1 &&
-           g->out[2] <= 8 && 2 * g->out[2] <= g->in[2] && 2 * g->out[1] <= g->in[1];
+    return !r.lp && cpool_k2s2_short(g);
 }
 
 /* Whether a backward's windows tile the input: average in either layout, 2d,

@@ -72,22 +72,16 @@ CPOOL_AVX2 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step
 }
 
 /* The window sums of one output row of a 2 x 2, stride-2 pooling whose
- * input rows r0, r1 hold at most 16 columns (W): each row's even and odd
- * columns from two loads, added in tap order from 0, in cpool_load8's
- * step-2 order until cpool_order8.  The loads are masked to the row where
- * reading on to r1 + 16 could pass the end of the input (`masked`);
- * elsewhere the lanes past W are read from the next row and not used. */
+ * input rows r0, r1 hold at most 16 columns: the taps added in window order
+ * from 0 (cpool_k2s2_short_taps). */
 CPOOL_AVX2_INLINE __m256 k2s2_row_sums(const float *restrict r0, const float *restrict r1,
                                        int masked, __m256i lo_mask, __m256i hi_mask)
 {
-    const __m256 a0 = masked ? _mm256_maskload_ps(r0, lo_mask) : _mm256_loadu_ps(r0);
-    const __m256 b0 = masked ? _mm256_maskload_ps(r0 + 8, hi_mask) : _mm256_loadu_ps(r0 + 8);
-    const __m256 a1 = masked ? _mm256_maskload_ps(r1, lo_mask) : _mm256_loadu_ps(r1);
-    const __m256 b1 = masked ? _mm256_maskload_ps(r1 + 8, hi_mask) : _mm256_loadu_ps(r1 + 8);
-    __m256 acc = _mm256_add_ps(_mm256_setzero_ps(), _mm256_shuffle_ps(a0, b0, 0x88));
-    acc = _mm256_add_ps(acc, _mm256_shuffle_ps(a0, b0, 0xDD));
-    acc = _mm256_add_ps(acc, _mm256_shuffle_ps(a1, b1, 0x88));
-    acc = _mm256_add_ps(acc, _mm256_shuffle_ps(a1, b1, 0xDD));
+    __m256 t[4], acc = _mm256_setzero_ps(); /* 0 + x: -0 sums to +0 */
+    int k;
+    cpool_k2s2_short_taps(r0, r1, masked, lo_mask, hi_mask, t);
+    for (k = 0; k < 4; k++)
+        acc = _mm256_add_ps(acc, t[k]);
     return cpool_order8(acc, 2);
 }
 
@@ -96,13 +90,12 @@ CPOOL_AVX2 void cpool_avg_k2s2_short_f32_avx2(const float *restrict x, int64_t p
                                               float *restrict y)
 {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const int64_t lo = W < 8 ? W : 8, hi = W < 8 ? 0 : W - 8 < 8 ? W - 8 : 8;
-    const __m256i lo_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), lane);
-    const __m256i hi_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane);
     const __m256i out_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)OW), lane);
     const int64_t rows = planes * OH;
     const int64_t size = planes * H * W;
+    __m256i lo_mask, hi_mask;
     int64_t p, oh, i = 0;
+    cpool_k2s2_short_masks(W, &lo_mask, &hi_mask);
     for (p = 0; p < planes; p++)
         for (oh = 0; oh < OH; oh++, i++) {
             const int64_t at = (p * H + 2 * oh) * W;

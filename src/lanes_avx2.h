@@ -62,6 +62,36 @@ CPOOL_AVX2_INLINE void cpool_store_index8(int64_t *restrict idx, int64_t base, i
                                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(r, 1))));
 }
 
+/* The four taps of 2 x 2, stride-2 windows on input rows r0, r1 of at most
+ * 16 columns (W), in window order: t[0] = r0[2j], t[1] = r0[2j + 1], t[2] =
+ * r1[2j], t[3] = r1[2j + 1] for lanes j < 8, in cpool_load8's step-2 order.
+ * Where reading on to r1 + 16 could pass the end of the input (`masked`)
+ * the loads stop at the row (lo_mask: lanes < min(W, 8), hi_mask: lanes <
+ * min(W - 8, 8)); elsewhere the lanes past W come from the next row and go
+ * unused. */
+CPOOL_AVX2_INLINE void cpool_k2s2_short_taps(const float *restrict r0, const float *restrict r1,
+                                             int masked, __m256i lo_mask, __m256i hi_mask,
+                                             __m256 t[4])
+{
+    const __m256 a0 = masked ? _mm256_maskload_ps(r0, lo_mask) : _mm256_loadu_ps(r0);
+    const __m256 b0 = masked ? _mm256_maskload_ps(r0 + 8, hi_mask) : _mm256_loadu_ps(r0 + 8);
+    const __m256 a1 = masked ? _mm256_maskload_ps(r1, lo_mask) : _mm256_loadu_ps(r1);
+    const __m256 b1 = masked ? _mm256_maskload_ps(r1 + 8, hi_mask) : _mm256_loadu_ps(r1 + 8);
+    t[0] = _mm256_shuffle_ps(a0, b0, 0x88);
+    t[1] = _mm256_shuffle_ps(a0, b0, 0xDD);
+    t[2] = _mm256_shuffle_ps(a1, b1, 0x88);
+    t[3] = _mm256_shuffle_ps(a1, b1, 0xDD);
+}
+
+/* The row masks of cpool_k2s2_short_taps for rows of W columns. */
+CPOOL_AVX2_INLINE void cpool_k2s2_short_masks(int64_t W, __m256i *lo_mask, __m256i *hi_mask)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int64_t lo = W < 8 ? W : 8, hi = W < 8 ? 0 : W - 8 < 8 ? W - 8 : 8;
+    *lo_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lo), lane);
+    *hi_mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)hi), lane);
+}
+
 /* v[i] lane j <- v[j] lane i: an 8 x 8 transpose of 32-bit elements in
  * registers. */
 CPOOL_AVX2_INLINE void cpool_transpose8x8(__m256i v[8])

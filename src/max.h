@@ -30,6 +30,13 @@ CPOOL_MAX_FWD(i64);
 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step, const int64_t *restrict rel,
                               int64_t taps, int64_t n, float *restrict y, int64_t *restrict idx,
                               int64_t ibase, int64_t istep);
+/* Max pooling 2 x 2, stride 2 of `planes` contiguous channels-first H x W
+ * float planes into OH x OW planes with rows of at most 8 outputs
+ * (cpool_k2s2_short): y and, unless NULL, ind (plane offsets) by max.inc's
+ * rule; both contiguous. */
+void cpool_max_k2s2_short_f32_avx2(const float *restrict x, int64_t planes, int64_t H,
+                                   int64_t W, int64_t OH, int64_t OW, float *restrict y,
+                                   int64_t *restrict ind);
 /* The offset of max.inc's pick among src[0 .. n-1], n >= 1 (its scan rule);
  * after a CPU check. */
 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n);

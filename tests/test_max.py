@@ -3,7 +3,8 @@ import pytest
 
 import cpool
 import reference as ref
-from conftest import FLOATS, INTS, SHAPES, make_input, to_layout, window_configs
+from conftest import (FLOATS, INTS, SHAPES, make_input, same_at_every_thread_count, to_layout,
+                      window_configs)
 
 FWD = {1: cpool.max_pool1d, 2: cpool.max_pool2d, 3: cpool.max_pool3d}
 BWD = {1: cpool.max_pool1d_backward, 2: cpool.max_pool2d_backward,
@@ -294,3 +295,34 @@ def test_narrow_ints_long_rows(dtype, W):
                 np.testing.assert_array_equal(cpool.max_pool2d(x, k, s, p), ry)
     ry, _ = ref.max_pool(x, 2, 2, 2, 0, ceil_mode=True)
     np.testing.assert_array_equal(cpool.max_pool2d(x, 2, 2, 0, ceil_mode=True), ry)
+
+
+@pytest.mark.parametrize("W", range(2, 18))
+def test_k2s2_short_rows_exact_and_in_bounds(W, rng):
+    """Channels-first 2 x 2 stride-2 windows whose output rows are shorter
+    than a vector (float32) take a row in one block of lanes (4 lanes for
+    rows of up to 4 outputs, 8 up to 8) and store whole blocks that spill
+    into the next rows' results: values (NaN, signed zeros and infinities
+    included, bit for bit) and indices must be the reference's, and nothing
+    past the result may be written, at any thread count, with blocks of
+    planes that end mid-vector and input rows that end at the array's end."""
+    for H, planes in ((2, 1), (7, 5), (5, 3), (6, 130), (16, 67), (16, 150)):
+        x = rng.standard_normal((1, planes, H, W)).astype(np.float32)
+        special = rng.choice(np.array([np.nan, -0.0, 0.0, np.inf, -np.inf], np.float32),
+                             size=x.shape)
+        x = np.where(rng.random(x.shape) < 0.2, special, x)
+        x[0, 0, :2, :2] = [[-0.0, 0.0], [0.0, -0.0]]  # a tie of zeros keeps the first
+        want, want_i = ref.max_pool(x, 2, 2, 2)
+
+        def run():
+            buf = np.full(want.size + 16, 7.0, np.float32)
+            y, i = cpool.max_pool2d(x, 2, return_indices=True,
+                                    out=buf[:want.size].reshape(want.shape))
+            y2 = cpool.max_pool2d(x, 2)
+            return y.copy(), i, y2, buf[want.size:]
+
+        y, i, y2, tail = same_at_every_thread_count(run, counts=(2, 3))
+        np.testing.assert_array_equal(y.view(np.uint32), want.view(np.uint32))
+        np.testing.assert_array_equal(y2.view(np.uint32), want.view(np.uint32))
+        np.testing.assert_array_equal(i, want_i)
+        np.testing.assert_array_equal(tail, 7.0)
