@@ -193,12 +193,18 @@ class BuildExt(build_ext):
 
 
 def extensions():
+    import numpy
     from Cython.Build import cythonize
 
     ext = Extension(
         "cpool._core",
         sources=["cpool/_core.pyx"] + sorted(glob.glob("src/*.c")),
-        include_dirs=["src"],
+        # NumPy's C API in the bridge (cpool/_core.pyx) only: an array's data
+        # pointer and a fresh result without a Py_buffer, for tiny calls.
+        # Built against NumPy 2, it runs on every NumPy the package accepts.
+        include_dirs=["src", numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_23_API_VERSION"),
+                       ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION")],
         depends=sorted(glob.glob("src/*.h") + glob.glob("src/*.inc")),
     )
     return cythonize([ext], compiler_directives={"language_level": 3},

@@ -2,21 +2,36 @@
 
 Private: the public functions in cpool check every argument and then call
 these.  Each kernel takes a dtype code (cpool._args), a geometry (the tuple
-cpool._args builds, or a prepared `geometry`), buffers that support the
-buffer protocol, and returns the C core's status code (0 is success).
+cpool._args builds), aligned C-contiguous ndarrays, and returns the C core's
+status code (0 is success).  A PlanCache runs the repeated calls of one
+family.
 """
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 # (n, c, in3, out3, kernel3, stride3, pad3, dilation3, channels_last[,
 #  bins3, bins_plane_stride3[, y_batch_stride]])
 GeomTuple = Tuple[Any, ...]
 
-class _Geom: ...
+FastKey = Tuple[Tuple[int, ...], int, Tuple[Any, ...], Tuple[bool, ...]]
 
-def geometry(geom: GeomTuple) -> _Geom: ...
-def max_pool_fwd(dt: int, geom: GeomTuple | _Geom, x: Any, y: Any, indices: Optional[Any],
+def fast_key(x: Any, window_args: Tuple[Any, ...], flags: Tuple[Any, ...]) -> Optional[FastKey]: ...
+
+class Plan:
+    def __init__(self, key: FastKey, code: int, shape: Tuple[int, ...], dtype: Any,
+                 geom: GeomTuple, extra: Tuple[Any, ...]) -> None: ...
+
+class PlanCache:
+    def __init__(self, family: str, full: Callable[..., Any],
+                 check_status: Callable[[int, str], None], limit: int = ...) -> None: ...
+    def __len__(self) -> int: ...
+    def __call__(self, fn: str, x: Any, window_args: Tuple[Any, ...], flags: Tuple[Any, ...],
+                 out: Optional[Any]) -> Any: ...
+    def remember(self, key: Optional[FastKey], code: int, shape: Tuple[int, ...], dtype: Any,
+                 geom: GeomTuple, *extra: Any) -> None: ...
+
+def max_pool_fwd(dt: int, geom: GeomTuple, x: Any, y: Any, indices: Optional[Any],
                  y_offset: int = ...) -> int: ...
-def avg_pool(dt: int, geom: GeomTuple | _Geom, src: Any, dst: Any, count_include_pad: bool,
+def avg_pool(dt: int, geom: GeomTuple, src: Any, dst: Any, count_include_pad: bool,
              divisor: int, backward: bool, dst_offset: int = ...) -> int: ...
 def lp_pool_fwd(dt: int, geom: GeomTuple, x: Any, y: Any, p: float) -> int: ...
 def lp_pool_bwd(dt: int, geom: GeomTuple, grad_y: Any, x: Any, y: Any, grad_x: Any,

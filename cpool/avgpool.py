@@ -20,20 +20,12 @@ def _avg_window(nd, fn, lay, kernel_size, stride, padding, ceil_mode, count_incl
     return win, cip, div or 0
 
 
-_FAST = _args.FastCache()
-
-
-def _avg_pool(nd, fn, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
-              divisor_override, channels_last, out):
-    key = _args.fast_key(x, (nd, kernel_size, stride, padding, divisor_override),
-                         (ceil_mode, count_include_pad, channels_last))
-    hit = _FAST.get(key) if key is not None else None
-    if hit is not None:
-        code, shape, dtype, geom, (cip, div) = hit
-        y = np.empty(shape, dtype) if out is None else _args.output(out, shape, dtype, fn, (x,))
-        if y.size:
-            _args.check_status(_core.avg_pool(code, geom, x, y, cip, div, False), fn)
-        return y
+def _avg_pool_full(fn, x, window, flags, out):
+    """A call without a plan (cpool._core.PlanCache): every argument
+    checked, and the plan kept for the next call like it."""
+    nd, kernel_size, stride, padding, divisor_override = window
+    ceil_mode, count_include_pad, channels_last = flags
+    key = _core.fast_key(x, window, flags)
     x = _args.array(x, fn)
     code = _args.dtype_code(x, _args.FLOAT_DTYPES, fn)
     lay = _args.layout(x, nd, channels_last, fn)
@@ -46,6 +38,16 @@ def _avg_pool(nd, fn, x, kernel_size, stride, padding, ceil_mode, count_include_
                            fn)
     _FAST.remember(key, code, y.shape, y.dtype, geom, cip, div)
     return y
+
+
+# called as _FAST(fn, x, window, flags, out), as in maxpool.py
+_FAST = _core.PlanCache("avg_pool", _avg_pool_full, _args.check_status)
+
+
+def _avg_pool(nd, fn, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, channels_last, out):
+    return _FAST(fn, x, (nd, kernel_size, stride, padding, divisor_override),
+                 (ceil_mode, count_include_pad, channels_last), out)
 
 
 def _avg_pool_backward(nd, fn, grad_output, input_shape, kernel_size, stride, padding,
@@ -155,8 +157,8 @@ def avg_pool1d(x: np.ndarray, kernel_size: IntOrTuple, stride: Optional[IntOrTup
                padding: IntOrTuple = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, *, channels_last: bool = False,
                out: Optional[np.ndarray] = None) -> np.ndarray:
-    return _avg_pool(1, "avg_pool1d", x, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, None, channels_last, out)
+    return _FAST("avg_pool1d", x, (1, kernel_size, stride, padding, None),
+                 (ceil_mode, count_include_pad, channels_last), out)
 
 
 @_DOC.rank(2)
@@ -164,8 +166,8 @@ def avg_pool2d(x: np.ndarray, kernel_size: IntOrTuple, stride: Optional[IntOrTup
                padding: IntOrTuple = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: Optional[int] = None, *,
                channels_last: bool = False, out: Optional[np.ndarray] = None) -> np.ndarray:
-    return _avg_pool(2, "avg_pool2d", x, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override, channels_last, out)
+    return _FAST("avg_pool2d", x, (2, kernel_size, stride, padding, divisor_override),
+                 (ceil_mode, count_include_pad, channels_last), out)
 
 
 @_DOC.rank(3)
@@ -173,8 +175,8 @@ def avg_pool3d(x: np.ndarray, kernel_size: IntOrTuple, stride: Optional[IntOrTup
                padding: IntOrTuple = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: Optional[int] = None, *,
                channels_last: bool = False, out: Optional[np.ndarray] = None) -> np.ndarray:
-    return _avg_pool(3, "avg_pool3d", x, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override, channels_last, out)
+    return _FAST("avg_pool3d", x, (3, kernel_size, stride, padding, divisor_override),
+                 (ceil_mode, count_include_pad, channels_last), out)
 
 
 _BACKWARD_DOC = Template("""\

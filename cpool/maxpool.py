@@ -10,21 +10,12 @@ from . import _args, _core
 from ._docs import Template, index_backward_doc
 from ._types import IntOrTuple, MaxPoolFunction, Pooled, Shape, typed_as
 
-_FAST = _args.FastCache()
-
-
-def _max_pool(nd, fn, x, kernel_size, stride, padding, dilation, ceil_mode,
-              return_indices, channels_last, out):
-    key = _args.fast_key(x, (nd, kernel_size, stride, padding, dilation),
-                         (ceil_mode, return_indices, channels_last))
-    hit = _FAST.get(key) if key is not None else None
-    if hit is not None:
-        code, shape, dtype, geom, _ = hit
-        y = np.empty(shape, dtype) if out is None else _args.output(out, shape, dtype, fn, (x,))
-        ind = np.empty(shape, np.int64) if return_indices else None
-        if y.size:
-            _args.check_status(_core.max_pool_fwd(code, geom, x, y, ind), fn)
-        return (y, ind) if return_indices else y
+def _max_pool_full(fn, x, window, flags, out):
+    """A call without a plan (cpool._core.PlanCache): every argument
+    checked, and the plan kept for the next call like it."""
+    nd, kernel_size, stride, padding, dilation = window
+    ceil_mode, return_indices, channels_last = flags
+    key = _core.fast_key(x, window, flags)
     x = _args.array(x, fn)
     code = _args.dtype_code(x, _args.MAX_DTYPES, fn)
     lay = _args.layout(x, nd, channels_last, fn)
@@ -38,6 +29,17 @@ def _max_pool(nd, fn, x, kernel_size, stride, padding, dilation, ceil_mode,
         _args.check_status(_core.max_pool_fwd(code, geom, _args.contiguous(x), y, ind), fn)
     _FAST.remember(key, code, shape, y.dtype, geom)
     return (y, ind) if return_indices else y
+
+
+# called as _FAST(fn, x, window, flags, out): Cython runs a planned call
+# without a Python frame of ours (a tiny call has 2 us)
+_FAST = _core.PlanCache("max_pool", _max_pool_full, _args.check_status)
+
+
+def _max_pool(nd, fn, x, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices, channels_last, out):
+    return _FAST(fn, x, (nd, kernel_size, stride, padding, dilation),
+                 (ceil_mode, return_indices, channels_last), out)
 
 
 def index_backward(nd, fn, grad_output, indices, input_shape, channels_last):
@@ -169,8 +171,8 @@ def max_pool1d(x: np.ndarray, kernel_size: IntOrTuple, stride: Optional[IntOrTup
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False, *, channels_last: bool = False,
                out: Optional[np.ndarray] = None) -> Pooled:
-    return _max_pool(1, "max_pool1d", x, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices, channels_last, out)
+    return _FAST("max_pool1d", x, (1, kernel_size, stride, padding, dilation),
+                 (ceil_mode, return_indices, channels_last), out)
 
 
 @typed_as(MaxPoolFunction)
@@ -179,8 +181,8 @@ def max_pool2d(x: np.ndarray, kernel_size: IntOrTuple, stride: Optional[IntOrTup
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False, *, channels_last: bool = False,
                out: Optional[np.ndarray] = None) -> Pooled:
-    return _max_pool(2, "max_pool2d", x, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices, channels_last, out)
+    return _FAST("max_pool2d", x, (2, kernel_size, stride, padding, dilation),
+                 (ceil_mode, return_indices, channels_last), out)
 
 
 @typed_as(MaxPoolFunction)
@@ -189,8 +191,8 @@ def max_pool3d(x: np.ndarray, kernel_size: IntOrTuple, stride: Optional[IntOrTup
                padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False, *, channels_last: bool = False,
                out: Optional[np.ndarray] = None) -> Pooled:
-    return _max_pool(3, "max_pool3d", x, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices, channels_last, out)
+    return _FAST("max_pool3d", x, (3, kernel_size, stride, padding, dilation),
+                 (ceil_mode, return_indices, channels_last), out)
 
 
 _BACKWARD_DOC = index_backward_doc("max_pool", "MaxPool", example={1: """\

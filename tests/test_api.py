@@ -174,6 +174,56 @@ def test_repeated_calls_reuse_checks_without_skipping_them(rng):
                                   y.transpose(0, 2, 3, 1))
 
 
+def test_repeated_calls_tell_apart_what_their_plans_depend_on(rng):
+    """The plan found last is tried first by comparing fields: calls that
+    alternate shapes, ranks, dtypes, layouts, windows and flags must each
+    get their own plan's result, and a value of another type (a NumPy
+    integer, a bool for an int) must never match a plan."""
+    xs = [rng.standard_normal(s).astype(t) for s, t in
+          (((2, 3, 8, 8), np.float32), ((2, 3, 8, 9), np.float32), ((2, 3, 8, 8), np.float64),
+           ((3, 8, 8), np.float32), ((2, 3, 4, 8, 8), np.float32))]
+    calls = [(0, 2, {}), (1, 2, {}), (2, 2, {}), (3, 2, {}), (0, 3, {}), (0, (2, 1), {}),
+             (0, 2, dict(stride=1)), (0, 2, dict(padding=1)), (0, 2, dict(ceil_mode=True)),
+             (1, 2, dict(ceil_mode=True)), (0, 2, dict(channels_last=True)),
+             (0, 2, dict(return_indices=True)), (0, 2, dict(dilation=2))]
+    for _ in range(3):
+        for j, k, kw in calls:
+            x = xs[j]
+            got = cpool.max_pool2d(x, k, **kw)
+            wantkw = {a: v for a, v in kw.items() if a not in ("channels_last", "return_indices")}
+            want = ref.max_pool(x, 2, k, channels_last=kw.get("channels_last", False), **wantkw)
+            if kw.get("return_indices"):
+                np.testing.assert_array_equal(got[1], want[1])
+                got = got[0]
+            np.testing.assert_array_equal(got, want[0])
+            if "dilation" not in kw and "return_indices" not in kw:
+                np.testing.assert_array_equal(
+                    cpool.avg_pool2d(x, k, **wantkw, channels_last=kw.get("channels_last", False)),
+                    ref.avg_pool(x, 2, k, channels_last=kw.get("channels_last", False), **wantkw))
+        x = xs[0]
+        np.testing.assert_array_equal(cpool.max_pool3d(xs[4], 2), ref.max_pool(xs[4], 3, 2)[0])
+        np.testing.assert_array_equal(cpool.max_pool2d(x, np.int64(2)),
+                                      ref.max_pool(x, 2, 2)[0])
+        with pytest.raises(TypeError, match="kernel_size"):
+            cpool.max_pool2d(x, (2, True))
+        with pytest.raises(TypeError, match="return_indices"):
+            cpool.max_pool2d(x, 2, return_indices=np.int8(1))
+
+
+@pytest.mark.parametrize("fn", [cpool.max_pool2d, cpool.avg_pool2d])
+def test_repeated_calls_write_out_next_to_their_input(rng, fn):
+    """out= beside x in one buffer, touching it but not overlapping, is
+    accepted on the repeated path as on the first call."""
+    buf = np.zeros(2 * 3 * 8 * 8 + 2 * 3 * 4 * 4, np.float32)
+    x = buf[:2 * 3 * 8 * 8].reshape(2, 3, 8, 8)
+    x[...] = rng.standard_normal(x.shape)
+    out = buf[x.size:].reshape(2, 3, 4, 4)
+    want = fn(x.copy(), 2)
+    for _ in range(3):
+        assert fn(x, 2, out=out) is out
+        np.testing.assert_array_equal(out, want)
+
+
 @pytest.mark.parametrize("fn", [cpool.max_pool2d, cpool.avg_pool2d])
 def test_repeated_calls_still_check_out(rng, fn):
     """out= takes the repeated-call fast path too, and is checked there."""

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -28,6 +29,25 @@ def test_bench_cli_runs_and_writes_json(tmp_path):
     assert set(data["stochastic_budget"]) == {"NCHW 1T", "NHWC 1T"}
     assert all(v > 0 for v in data["stochastic_budget"].values())
     assert "timed alternately" in res.stdout
+
+
+def test_short_calls_are_timed_in_batches():
+    """A call far under the timer's resolution of interest is timed in a
+    batch and divided; a long one once a repeat."""
+    from cpool import _bench
+    calls = {"fast": 0, "slow": 0}
+
+    def fast():
+        calls["fast"] += 1
+
+    def slow():
+        calls["slow"] += 1
+        time.sleep(0.003)
+
+    t = _bench._interleaved_medians({"fast": fast, "slow": slow}, 3)
+    assert calls["slow"] == 2 + 3  # warm-up and probe, then one a repeat
+    assert calls["fast"] > 2 + 3 * 100
+    assert t["slow"] >= 0.003 and 0 < t["fast"] < 1e-4
 
 
 def test_bench_help_documents_options():

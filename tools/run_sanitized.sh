@@ -22,7 +22,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
 fi
 # shellcheck disable=SC2086  # CPOOL_SANITIZE_EXTRA is a list of requirements
-"$venv/bin/python" -m pip install --quiet "numpy>=1.23" pytest hypothesis threadpoolctl \
+"$venv/bin/python" -m pip install --quiet "numpy>=2.0" pytest hypothesis threadpoolctl \
     "setuptools>=77" "Cython>=3.0" ${CPOOL_SANITIZE_EXTRA:-}
 CPOOL_SANITIZE=1 CPOOL_OPENMP=1 "$venv/bin/python" -m pip install --quiet \
     --no-build-isolation --force-reinstall --no-deps "$root"
