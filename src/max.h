@@ -30,6 +30,14 @@ CPOOL_MAX_FWD(i64);
 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step, const int64_t *restrict rel,
                               int64_t taps, int64_t n, float *restrict y, int64_t *restrict idx,
                               int64_t ibase, int64_t istep);
+/* cpool_max_lanes_f32_avx2 for windows that start `pad` (0-4) columns
+ * before their row, x pointing there (so window j's taps are x[j * step +
+ * rel[k]]), kw taps a window row (rel[k] = row offset + k % kw): taps left
+ * of the row are skipped, as in clipped windows.  n >= 8 + pad / step. */
+void cpool_max_lanes_padded_f32_avx2(const float *restrict x, int64_t step,
+                                     const int64_t *restrict rel, int64_t taps, int64_t kw,
+                                     int64_t pad, int64_t n, float *restrict y,
+                                     int64_t *restrict idx, int64_t ibase, int64_t istep);
 /* Max pooling 2 x 2, stride 2 of `planes` contiguous channels-first H x W
  * float planes into OH x OW planes with rows of at most 8 outputs
  * (cpool_k2s2_short): y and, unless NULL, ind (plane offsets) by max.inc's

@@ -20,15 +20,64 @@
 #define CPOOL_RUN_CHUNK ((int64_t)1 << 30)
 #endif
 
+/* The first block of a row whose windows start `pad` (1-4) columns before
+ * the row, x pointing there: a tap left of the row (column offset k % kw
+ * within its window, kw taps a window row) is neither loaded nor picked,
+ * and a lane's pick starts at its first tap inside the row, as in max.inc's
+ * clipped windows.  Only the first of the two loads of a stride-2 tap can
+ * reach left of the row. */
+CPOOL_AVX2_INLINE void max_lanes_left_clipped(const float *restrict x, int64_t step,
+                                              const int64_t *restrict rel,
+                                              const __m256 *restrict relk, int64_t taps,
+                                              int64_t kw, int64_t pad, float *restrict y,
+                                              int64_t *restrict idx, int64_t ibase,
+                                              int64_t istep, int with_idx)
+{
+    const __m256i elem = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    /* each lane's column offset j * step, in cpool_load8's lane order */
+    const __m256i col = step == 1 ? elem : _mm256_setr_epi32(0, 2, 8, 10, 4, 6, 12, 14);
+    __m256 m = _mm256_set1_ps(-INFINITY), pick = _mm256_setzero_ps();
+    __m256i edge[CPOOL_LANES8_TAPS]; /* pad - column offset - 1 */
+    __m256 inside[CPOOL_LANES8_TAPS];
+    int64_t k, b = 0;
+    for (k = 0; k < taps; k++, b = b + 1 < kw ? b + 1 : 0) { /* b = k % kw, no division */
+        edge[k] = _mm256_set1_epi32((int)(pad - b - 1));
+        inside[k] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(col, edge[k]));
+    }
+    for (k = taps - 1; k >= 0; k--)
+        pick = _mm256_blendv_ps(pick, relk[k], inside[k]);
+    for (k = 0; k < taps; k++) {
+        const __m256 a = _mm256_maskload_ps(x + rel[k], _mm256_cmpgt_epi32(elem, edge[k]));
+        const __m256 v = step == 1 ? a
+                                   : _mm256_shuffle_ps(a, _mm256_loadu_ps(x + rel[k] + 7), 0xD8);
+        const __m256 up = _mm256_and_ps(inside[k],
+                                        _mm256_or_ps(_mm256_cmp_ps(v, m, _CMP_GT_OQ),
+                                                     _mm256_cmp_ps(v, v, _CMP_UNORD_Q)));
+        m = _mm256_blendv_ps(m, v, up);
+        if (with_idx)
+            pick = _mm256_blendv_ps(pick, relk[k], up);
+    }
+    _mm256_storeu_ps(y, cpool_order8(m, step));
+    if (with_idx)
+        cpool_store_index8(idx, ibase, istep, pick, step);
+}
+
 CPOOL_AVX2_INLINE void max_lanes(const float *restrict x, int64_t step,
                                  const int64_t *restrict rel, int64_t taps, int64_t n,
                                  float *restrict y, int64_t *restrict idx, int64_t ibase,
-                                 int64_t istep, int with_idx)
+                                 int64_t istep, int with_idx, int64_t kw, int64_t pad)
 {
     const __m256 lowest = _mm256_set1_ps(-INFINITY);
     __m256 relk[CPOOL_LANES8_TAPS];
     int64_t j0 = 0, k;
     cpool_rel8(rel, taps, relk);
+    if (pad > 0) {
+        max_lanes_left_clipped(x, step, rel, relk, taps, kw, pad, y, idx, ibase, istep,
+                               with_idx);
+        if (n == 8)
+            return;
+        j0 = 8;
+    }
     for (;;) {
         const float *restrict p;
         __m256 m = lowest, pick = relk[0];
@@ -58,11 +107,27 @@ CPOOL_AVX2_INLINE void max_lanes(const float *restrict x, int64_t step,
 CPOOL_AVX2_INLINE void max_lanes_taps(const float *restrict x, int64_t step,
                                       const int64_t *restrict rel, int64_t taps, int64_t n,
                                       float *restrict y, int64_t *restrict idx, int64_t ibase,
-                                      int64_t istep, int with_idx)
+                                      int64_t istep, int with_idx, int64_t kw, int64_t pad)
 {
-#define CPOOL_LANES(k) max_lanes(x, step, rel, k, n, y, idx, ibase, istep, with_idx)
+#define CPOOL_LANES(k) max_lanes(x, step, rel, k, n, y, idx, ibase, istep, with_idx, kw, pad)
     CPOOL_WITH_EITHER(taps, 9, 4, CPOOL_LANES);
 #undef CPOOL_LANES
+}
+
+CPOOL_AVX2 void cpool_max_lanes_padded_f32_avx2(const float *restrict x, int64_t step,
+                                                const int64_t *restrict rel, int64_t taps,
+                                                int64_t kw, int64_t pad, int64_t n,
+                                                float *restrict y, int64_t *restrict idx,
+                                                int64_t ibase, int64_t istep)
+{
+    if (step == 1 && idx)
+        max_lanes_taps(x, 1, rel, taps, n, y, idx, ibase, istep, 1, kw, pad);
+    else if (step == 1)
+        max_lanes_taps(x, 1, rel, taps, n, y, NULL, 0, 0, 0, kw, pad);
+    else if (idx)
+        max_lanes_taps(x, 2, rel, taps, n, y, idx, ibase, istep, 1, kw, pad);
+    else
+        max_lanes_taps(x, 2, rel, taps, n, y, NULL, 0, 0, 0, kw, pad);
 }
 
 CPOOL_AVX2 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step,
@@ -70,14 +135,7 @@ CPOOL_AVX2 void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step,
                                          float *restrict y, int64_t *restrict idx,
                                          int64_t ibase, int64_t istep)
 {
-    if (step == 1 && idx)
-        max_lanes_taps(x, 1, rel, taps, n, y, idx, ibase, istep, 1);
-    else if (step == 1)
-        max_lanes_taps(x, 1, rel, taps, n, y, NULL, 0, 0, 0);
-    else if (idx)
-        max_lanes_taps(x, 2, rel, taps, n, y, idx, ibase, istep, 1);
-    else
-        max_lanes_taps(x, 2, rel, taps, n, y, NULL, 0, 0, 0);
+    cpool_max_lanes_padded_f32_avx2(x, step, rel, taps, 1, 0, n, y, idx, ibase, istep);
 }
 
 /* Max pooling 2 x 2, stride 2, on channels-first planes whose output rows

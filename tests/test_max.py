@@ -326,3 +326,33 @@ def test_k2s2_short_rows_exact_and_in_bounds(W, rng):
         np.testing.assert_array_equal(y2.view(np.uint32), want.view(np.uint32))
         np.testing.assert_array_equal(i, want_i)
         np.testing.assert_array_equal(tail, 7.0)
+
+
+@pytest.mark.parametrize("W", [15, 16, 17, 18, 19, 24, 33, 40])
+def test_stride2_left_padded_rows_exact(W, rng):
+    """Channels-first float32 rows at stride 2 with 1-4 columns of left
+    padding take the AVX2 lanes whole, their first block clipping the taps
+    left of the row (never loaded, never picked; a lane's pick starts at its
+    first tap inside the row), while rows whose windows cross the top or
+    the bottom take the per-row path: values bit for bit and indices, with
+    NaN, signed zeros, infinities and whole rows of -inf (where the pick is
+    the first tap inside the input), with and without indices."""
+    for k, p in (((3, 3), 1), ((2, 5), (1, 2)), ((1, 7), (0, 3)), ((2, 8), (1, 4)),
+                 ((3, 4), (1, 2)), ((4, 4), 2)):
+        x = rng.standard_normal((2, 3, 9, W)).astype(np.float32)
+        special = rng.choice(np.array([np.nan, -0.0, 0.0, np.inf, -np.inf], np.float32),
+                             size=x.shape)
+        x = np.where(rng.random(x.shape) < 0.15, special, x)
+        x[0, 1, 2:5, :] = -np.inf
+        x[1, 2, :, :6] = -np.inf
+        for ceil_mode in (False, True):
+            want, want_i = ref.max_pool(x, 2, k, 2, p, ceil_mode=ceil_mode)
+
+            def run():
+                y, i = cpool.max_pool2d(x, k, 2, p, ceil_mode=ceil_mode, return_indices=True)
+                return y, i, cpool.max_pool2d(x, k, 2, p, ceil_mode=ceil_mode)
+
+            y, i, y2 = same_at_every_thread_count(run, counts=(2,))
+            np.testing.assert_array_equal(y.view(np.uint32), want.view(np.uint32))
+            np.testing.assert_array_equal(y2.view(np.uint32), want.view(np.uint32))
+            np.testing.assert_array_equal(i, want_i)
