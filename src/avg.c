@@ -16,6 +16,7 @@ typedef struct {
  * taps' offsets from a window's first element, and the finish. */
 typedef struct {
     int64_t rel[CPOOL_LANES8_TAPS], taps;
+    int64_t kw, pad; /* taps a window row; columns its windows start left of the row */
     int squares;
     cpool_sums_finish finish;
     float by;

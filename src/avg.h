@@ -19,6 +19,14 @@ void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step,
                                 const int64_t *restrict rel, int64_t taps, int64_t n,
                                 int squares, cpool_sums_finish finish, float by,
                                 float *restrict y);
+/* cpool_window_sums_f32_avx2 for windows that start `pad` (0-4) columns
+ * before their row, x pointing there, kw taps a window row (rel[k] = row
+ * offset + k % kw): taps left of the row are skipped, which leaves each sum
+ * the clipped window's bits.  n >= 8 + pad / step, rounded up. */
+void cpool_window_sums_padded_f32_avx2(const float *restrict x, int64_t step,
+                                       const int64_t *restrict rel, int64_t taps, int64_t kw,
+                                       int64_t pad, int64_t n, int squares,
+                                       cpool_sums_finish finish, float by, float *restrict y);
 /* The window sums ((0 + r0[2j]) + r0[2j + 1] + r1[2j]) + r1[2j + 1] of a
  * 2 x 2, stride-2 pooling of `planes` contiguous channels-first H x W planes
  * into OH x OW planes, for rows of at most 8 outputs (OW <= 8, 2 OW <= W,

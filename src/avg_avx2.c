@@ -16,9 +16,10 @@
 CPOOL_AVX2_INLINE void window_sums(const float *restrict x, int64_t step,
                                    const int64_t *restrict rel, int64_t taps, int64_t n,
                                    int squares, cpool_sums_finish finish, float by,
-                                   float *restrict y)
+                                   float *restrict y, int64_t kw, int64_t pad)
 {
     const __m256 b = _mm256_set1_ps(by);
+    const __m256i elem = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int64_t j0 = 0, k;
     for (;;) {
         const float *restrict p;
@@ -26,9 +27,24 @@ CPOOL_AVX2_INLINE void window_sums(const float *restrict x, int64_t step,
         if (j0 + 8 > n) /* a short last block overlaps the one before */
             j0 = n - 8;
         p = x + j0 * step;
-        for (k = 0; k < taps; k++) {
-            const __m256 v = cpool_load8(p + rel[k], step);
-            acc = _mm256_add_ps(acc, squares ? _mm256_mul_ps(v, v) : v);
+        if (j0 == 0 && pad > 0) {
+            /* windows that start `pad` columns left of their row: a tap
+             * there is not loaded and adds +0, which leaves every sum's
+             * bits as they are (a sum from +0 is never -0) */
+            int64_t c = 0;
+            for (k = 0; k < taps; k++, c = c + 1 < kw ? c + 1 : 0) {
+                const __m256i mask = _mm256_cmpgt_epi32(elem, _mm256_set1_epi32((int)(pad - c - 1)));
+                const __m256 a = _mm256_maskload_ps(p + rel[k], mask);
+                const __m256 v = step == 1 ? a
+                                           : _mm256_shuffle_ps(a, _mm256_loadu_ps(p + rel[k] + 7),
+                                                               0xD8);
+                acc = _mm256_add_ps(acc, squares ? _mm256_mul_ps(v, v) : v);
+            }
+        } else {
+            for (k = 0; k < taps; k++) {
+                const __m256 v = cpool_load8(p + rel[k], step);
+                acc = _mm256_add_ps(acc, squares ? _mm256_mul_ps(v, v) : v);
+            }
         }
         /* one predictable branch a block: the finish costs no pass of its own */
         if (finish == CPOOL_SUMS_MUL)
@@ -48,11 +64,28 @@ CPOOL_AVX2_INLINE void window_sums(const float *restrict x, int64_t step,
 CPOOL_AVX2_INLINE void sums_by_taps(const float *restrict x, int64_t step,
                                     const int64_t *restrict rel, int64_t taps, int64_t n,
                                     int squares, cpool_sums_finish finish, float by,
-                                    float *restrict y)
+                                    float *restrict y, int64_t kw, int64_t pad)
 {
-#define CPOOL_SUMS(k) window_sums(x, step, rel, k, n, squares, finish, by, y)
+#define CPOOL_SUMS(k) window_sums(x, step, rel, k, n, squares, finish, by, y, kw, pad)
     CPOOL_WITH_EITHER(taps, 9, 4, CPOOL_SUMS);
 #undef CPOOL_SUMS
+}
+
+CPOOL_AVX2 void cpool_window_sums_padded_f32_avx2(const float *restrict x, int64_t step,
+                                                  const int64_t *restrict rel, int64_t taps,
+                                                  int64_t kw, int64_t pad, int64_t n,
+                                                  int squares, cpool_sums_finish finish,
+                                                  float by, float *restrict y)
+{
+    /* constant step and squaring: stride-2 loads and no per-tap test */
+    if (step == 1 && !squares)
+        sums_by_taps(x, 1, rel, taps, n, 0, finish, by, y, kw, pad);
+    else if (step == 1)
+        sums_by_taps(x, 1, rel, taps, n, 1, finish, by, y, kw, pad);
+    else if (!squares)
+        sums_by_taps(x, 2, rel, taps, n, 0, finish, by, y, kw, pad);
+    else
+        sums_by_taps(x, 2, rel, taps, n, 1, finish, by, y, kw, pad);
 }
 
 CPOOL_AVX2 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step,
@@ -60,15 +93,7 @@ CPOOL_AVX2 void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step
                                            int64_t n, int squares, cpool_sums_finish finish,
                                            float by, float *restrict y)
 {
-    /* constant step and squaring: stride-2 loads and no per-tap test */
-    if (step == 1 && !squares)
-        sums_by_taps(x, 1, rel, taps, n, 0, finish, by, y);
-    else if (step == 1)
-        sums_by_taps(x, 1, rel, taps, n, 1, finish, by, y);
-    else if (!squares)
-        sums_by_taps(x, 2, rel, taps, n, 0, finish, by, y);
-    else
-        sums_by_taps(x, 2, rel, taps, n, 1, finish, by, y);
+    cpool_window_sums_padded_f32_avx2(x, step, rel, taps, 1, 0, n, squares, finish, by, y);
 }
 
 /* The window sums of one output row of a 2 x 2, stride-2 pooling whose

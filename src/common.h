@@ -452,15 +452,16 @@ CPOOL_FORCE_INLINE int cpool_full_rows(const cpool_geom *g, int64_t lo, int64_t 
     return 1;
 }
 
-/* cpool_full_rows but for padding: 2d, no dilation or bins, at most 4
- * columns of left padding and no window past the right end ([lo, hi) runs
- * to the row's end).  Rows whose windows fit in H then hold full windows
- * but for the left border, which the AVX2 max lanes clip themselves. */
+/* cpool_full_rows but for padding: 2d, no dilation or bins, one column of
+ * left padding at most and no window past the right end ([lo, hi) runs to
+ * the row's end; at stride 2 more padding always leaves a window past the
+ * right end too).  Rows whose windows fit in H then hold full windows but
+ * for the left border, which the AVX2 lanes clip themselves. */
 CPOOL_FORCE_INLINE int cpool_left_padded_rows(const cpool_geom *g, int64_t hi)
 {
     int a;
     if (hi != g->out[2] || g->in[0] != 1 || g->kernel[0] != 1 || g->out[0] != 1 ||
-        g->pad[0] || g->pad[2] > 4 || g->out[1] < 1)
+        g->pad[0] || g->pad[2] > 1 || g->out[1] < 1)
         return 0;
     for (a = 0; a < 3; a++)
         if (g->dilation[a] != 1 || g->bins[a])

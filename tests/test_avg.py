@@ -288,3 +288,33 @@ def test_k2s2_short_rows_exact_and_in_bounds(W, rng):
             assert want.dtype == np.float32
             np.testing.assert_array_equal(y.view(np.uint32), want.view(np.uint32))
             np.testing.assert_array_equal(tail, 7.0)
+
+
+@pytest.mark.parametrize("W", [15, 16, 17, 18, 24, 33, 40])
+def test_stride2_left_padded_rows_exact(W, rng):
+    """Channels-first float32 averages at stride 2 with a column of left
+    padding (k3s2p1; k2s2p1 on odd widths) and one divisor for every window
+    (count_include_pad, or a divisor override) take whole rows through the
+    AVX2 sums, whose first block skips the taps left of the row; rows whose
+    windows cross the top, the bottom or the right end, and
+    count_include_pad=False, take the per-row path.  Bit for bit but for
+    NaNs' signs, with NaN, infinities and negative zeros (a clipped window
+    of -0 still averages to +0)."""
+    for k, p in (((3, 3), 1), ((2, 2), 1), ((2, 3), (1, 1)), ((3, 2), (0, 1)),
+                 ((2, 5), (1, 2)), ((4, 4), 2)):
+        x = rng.standard_normal((2, 3, 9, W)).astype(np.float32)
+        special = rng.choice(np.array([np.nan, -0.0, np.inf, -np.inf], np.float32),
+                             size=x.shape)
+        x = np.where(rng.random(x.shape) < 0.1, special, x)
+        x[0, 1, :, :8] = -0.0
+        for kw in (dict(), dict(count_include_pad=False), dict(divisor_override=3),
+                   dict(ceil_mode=True)):
+            with np.errstate(invalid="ignore"):  # inf - inf in the reference
+                want = ref.avg_pool(x, 2, k, 2, p, **kw)
+            y = same_at_every_thread_count(lambda: [cpool.avg_pool2d(x, k, 2, p, **kw)],
+                                           counts=(2,))[0]
+            # a NaN's sign and payload depend on the order an adder takes
+            # its operands in, which neither side fixes
+            nan = np.isnan(want)
+            np.testing.assert_array_equal(np.isnan(y), nan)
+            np.testing.assert_array_equal(y.view(np.uint32)[~nan], want.view(np.uint32)[~nan])

@@ -330,15 +330,16 @@ def test_k2s2_short_rows_exact_and_in_bounds(W, rng):
 
 @pytest.mark.parametrize("W", [15, 16, 17, 18, 19, 24, 33, 40])
 def test_stride2_left_padded_rows_exact(W, rng):
-    """Channels-first float32 rows at stride 2 with 1-4 columns of left
-    padding take the AVX2 lanes whole, their first block clipping the taps
-    left of the row (never loaded, never picked; a lane's pick starts at its
-    first tap inside the row), while rows whose windows cross the top or
-    the bottom take the per-row path: values bit for bit and indices, with
-    NaN, signed zeros, infinities and whole rows of -inf (where the pick is
-    the first tap inside the input), with and without indices."""
-    for k, p in (((3, 3), 1), ((2, 5), (1, 2)), ((1, 7), (0, 3)), ((2, 8), (1, 4)),
-                 ((3, 4), (1, 2)), ((4, 4), 2)):
+    """Channels-first float32 rows at stride 2 with a column of left
+    padding (k3s2p1; k2s2p1 on odd widths) take the AVX2 lanes whole, their
+    first block clipping the taps left of the row (never loaded, never
+    picked; a lane's pick starts at its first tap inside the row), while
+    rows whose windows cross the top or the bottom, or the right end, take
+    the per-row path: values bit for bit and indices, with NaN, signed
+    zeros, infinities and whole rows of -inf (where the pick is the first
+    tap inside the input), with and without indices."""
+    for k, p in (((3, 3), 1), ((2, 2), 1), ((2, 3), (1, 1)), ((3, 2), (0, 1)),
+                 ((2, 5), (1, 2)), ((4, 4), 2)):
         x = rng.standard_normal((2, 3, 9, W)).astype(np.float32)
         special = rng.choice(np.array([np.nan, -0.0, 0.0, np.inf, -np.inf], np.float32),
                              size=x.shape)

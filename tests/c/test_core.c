@@ -1067,19 +1067,26 @@ static void big_cases(void)
         }
     }
     {
-        /* stride-2 rows with left padding, which the float32 AVX2 lanes take
-         * whole, clipping their first block: with padding (0, 1) the first
-         * row's first taps lie before the buffer, where the masked loads
-         * must not read; (2, 8) windows padded by (1, 4) */
-        const int64_t in[2] = {9, 41}, k[2] = {3, 3}, s[2] = {2, 2}, p01[2] = {0, 1},
+        /* stride-2 rows with a column of left padding, which the float32
+         * AVX2 max lanes and average sums take whole, clipping their first
+         * block: with padding (0, 1) the first row's first taps lie before
+         * the buffer, where the masked loads must not read; 2 x 2 windows on
+         * an odd width */
+        const int64_t in[2] = {9, 42}, k[2] = {3, 3}, s[2] = {2, 2}, p01[2] = {0, 1},
                       p11[2] = {1, 1}, d[2] = {1, 1};
-        const int64_t in2[2] = {6, 40}, k2[2] = {2, 8}, p2[2] = {1, 4};
-        if (make_geom(&g, 2, 2, 3, in, k, s, p01, d, 0, 0))
+        const int64_t in2[2] = {6, 41}, k2[2] = {2, 2}, p2[2] = {1, 1};
+        if (make_geom(&g, 2, 2, 3, in, k, s, p01, d, 0, 0)) {
             all_max(&g, 1);
-        if (make_geom(&g, 2, 2, 3, in, k, s, p11, d, 0, 0))
+            all_avg(&g, 1);
+        }
+        if (make_geom(&g, 2, 2, 3, in, k, s, p11, d, 0, 0)) {
             all_max(&g, 1);
-        if (make_geom(&g, 2, 1, 2, in2, k2, s, p2, d, 1, 0))
+            all_avg(&g, 1);
+        }
+        if (make_geom(&g, 2, 1, 2, in2, k2, s, p2, d, 0, 0)) {
             all_max(&g, 1);
+            all_avg(&g, 1);
+        }
     }
     {
         /* 8-bit k2s2 rows of 33 and 66 outputs: the AVX2 kernel, whose last
