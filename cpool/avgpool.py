@@ -31,12 +31,13 @@ def _avg_pool_full(fn, x, window, flags, out):
     lay = _args.layout(x, nd, channels_last, fn)
     win, cip, div = _avg_window(nd, fn, lay, kernel_size, stride, padding, ceil_mode,
                                 count_include_pad, divisor_override)
-    y = _args.output(out, lay.shape(win.out), x.dtype.newbyteorder("="), fn, (x,))
+    dtype = x.dtype.newbyteorder("=")  # the plan's: not out's, which may be an alias
+    y = _args.output(out, lay.shape(win.out), dtype, fn, (x,))
     geom = lay.geom(win)
     if y.size:
         _args.check_status(_core.avg_pool(code, geom, _args.contiguous(x), y, cip, div, False),
                            fn)
-    _FAST.remember(key, code, y.shape, y.dtype, geom, cip, div)
+    _FAST.remember(key, code, y.shape, dtype, geom, cip, div)
     return y
 
 

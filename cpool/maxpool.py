@@ -22,12 +22,13 @@ def _max_pool_full(fn, x, window, flags, out):
     win = _args.window(lay, kernel_size, stride, padding, dilation, ceil_mode, fn)
     return_indices = _args.flag(return_indices, fn, "return_indices")
     shape = lay.shape(win.out)
-    y = _args.output(out, shape, x.dtype.newbyteorder("="), fn, (x,))
+    dtype = x.dtype.newbyteorder("=")  # the plan's: not out's, which may be an alias
+    y = _args.output(out, shape, dtype, fn, (x,))
     ind = np.empty(shape, dtype=np.int64) if return_indices else None
     geom = lay.geom(win)
     if y.size:
         _args.check_status(_core.max_pool_fwd(code, geom, _args.contiguous(x), y, ind), fn)
-    _FAST.remember(key, code, shape, y.dtype, geom)
+    _FAST.remember(key, code, shape, dtype, geom)
     return (y, ind) if return_indices else y
 
 

@@ -22,7 +22,8 @@ void cpool_window_sums_f32_avx2(const float *restrict x, int64_t step,
 /* cpool_window_sums_f32_avx2 for windows that start `pad` (0-4) columns
  * before their row, x pointing there, kw taps a window row (rel[k] = row
  * offset + k % kw): taps left of the row are skipped, which leaves each sum
- * the clipped window's bits.  n >= 8 + pad / step, rounded up. */
+ * the clipped window's bits.  n == 8, or n - 8 >= pad / step rounded up;
+ * pad < kw. */
 void cpool_window_sums_padded_f32_avx2(const float *restrict x, int64_t step,
                                        const int64_t *restrict rel, int64_t taps, int64_t kw,
                                        int64_t pad, int64_t n, int squares,

@@ -319,7 +319,8 @@ void cpool_transpose32_avx2(const void *src, int64_t rows, int64_t cols, int64_t
 /* Whether a channels-first call is a 2d 2 x 2, stride-2 pooling with every
  * window inside the input (no padding, no partial ceil_mode window), a
  * non-empty output whose rows are shorter than a vector (the row kernels
- * take 8 and more), and contiguous results: the case of the AVX2 kernels
+ * take 8 and more; rows of at most 17 columns, as a geometry from the
+ * output-size rule has), and contiguous results: the case of the AVX2 kernels
  * cpool_{max,avg}_k2s2_short_f32_avx2. */
 CPOOL_FORCE_INLINE int cpool_k2s2_short(const cpool_geom *g)
 {
@@ -328,7 +329,8 @@ CPOOL_FORCE_INLINE int cpool_k2s2_short(const cpool_geom *g)
            !g->bins[1] && !g->bins[2] && g->kernel[1] == 2 && g->kernel[2] == 2 &&
            g->stride[1] == 2 && g->stride[2] == 2 && g->pad[1] == 0 && g->pad[2] == 0 &&
            g->dilation[1] == 1 && g->dilation[2] == 1 && g->out[2] <= 8 &&
-           2 * g->out[2] <= g->in[2] && 2 * g->out[1] <= g->in[1];
+           2 * g->out[2] <= g->in[2] && g->in[2] <= 2 * g->out[2] + 1 &&
+           2 * g->out[1] <= g->in[1];
 }
 
 /* Whether some axis has a bin table per plane (fractional pooling). */
@@ -461,7 +463,7 @@ CPOOL_FORCE_INLINE int cpool_left_padded_rows(const cpool_geom *g, int64_t hi)
 {
     int a;
     if (hi != g->out[2] || g->in[0] != 1 || g->kernel[0] != 1 || g->out[0] != 1 ||
-        g->pad[0] || g->pad[2] > 1 || g->out[1] < 1)
+        g->pad[0] || g->pad[2] > 1 || g->pad[2] >= g->kernel[2] || g->out[1] < 1)
         return 0;
     for (a = 0; a < 3; a++)
         if (g->dilation[a] != 1 || g->bins[a])

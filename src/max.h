@@ -33,7 +33,8 @@ void cpool_max_lanes_f32_avx2(const float *restrict x, int64_t step, const int64
 /* cpool_max_lanes_f32_avx2 for windows that start `pad` (0-4) columns
  * before their row, x pointing there (so window j's taps are x[j * step +
  * rel[k]]), kw taps a window row (rel[k] = row offset + k % kw): taps left
- * of the row are skipped, as in clipped windows.  n >= 8 + pad / step. */
+ * of the row are skipped, as in clipped windows.  n == 8, or n - 8 >=
+ * pad / step rounded up; pad < kw. */
 void cpool_max_lanes_padded_f32_avx2(const float *restrict x, int64_t step,
                                      const int64_t *restrict rel, int64_t taps, int64_t kw,
                                      int64_t pad, int64_t n, float *restrict y,

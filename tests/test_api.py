@@ -210,6 +210,23 @@ def test_repeated_calls_tell_apart_what_their_plans_depend_on(rng):
             cpool.max_pool2d(x, 2, return_indices=np.int8(1))
 
 
+def test_repeated_calls_keep_the_input_dtype_after_an_aliased_out(rng):
+    """A first call whose out= has an equal dtype of another type number
+    (int64 as 'l' and 'q' on Linux, int32 as 'i' and 'l' on Windows) must
+    not hand that type to the later calls' results: they keep x's."""
+    pairs = [(a, b) for a, b in (("l", "q"), ("i", "l"), ("q", "l"), ("l", "i"))
+             if np.dtype(a) == np.dtype(b) and np.dtype(a).num != np.dtype(b).num]
+    a, b = pairs[0] if pairs else ("q", "q")
+    x = rng.integers(-100, 100, (2, 3, 8, 8)).astype(a)
+    xf = rng.standard_normal((2, 3, 8, 8))
+    out = np.empty((2, 3, 4, 4), b)
+    assert cpool.max_pool2d(x, 2, out=out) is out
+    for _ in range(2):
+        assert cpool.max_pool2d(x, 2).dtype.char == a
+    assert cpool.avg_pool2d(xf, 2, out=np.empty((2, 3, 4, 4), "d")).dtype.char == "d"
+    assert cpool.avg_pool2d(xf, 2).dtype.char == "d"
+
+
 @pytest.mark.parametrize("fn", [cpool.max_pool2d, cpool.avg_pool2d])
 def test_repeated_calls_write_out_next_to_their_input(rng, fn):
     """out= beside x in one buffer, touching it but not overlapping, is
