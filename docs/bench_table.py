@@ -29,7 +29,10 @@ def main(path):
         for t in threads:
             m = next((x for x in rows if (x["case"], x["layout"], x["threads"]) == key + (t,)),
                      None)
-            cells += [fmt(m and m["cpool_ms"], ".2f"), fmt(m and m["vs_torch"], ".2f"),
+            ms = m and m["cpool_ms"]
+            # a tiny call's milliseconds keep three significant digits
+            cells += [fmt(ms, ".2f" if ms is None or ms >= 0.1 else ".4f"),
+                      fmt(m and m["vs_torch"], ".2f"),
                       fmt(m and m["copy_pct"], ".0f")]
         print("| " + " | ".join(cells) + " |")
     print(f"\n{data['machine']}; cpool {data['build']['version']} "
