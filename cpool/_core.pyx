@@ -250,10 +250,6 @@ cdef bint _fits(object out, Plan plan, cnp.ndarray x):
 
 # ---- the kernels ------------------------------------------------------------
 
-cdef inline _Geom _geom(geom):
-    return geom if type(geom) is _Geom else _Geom(geom)
-
-
 cdef int _max_pool_fwd(int dt, _Geom G, x, y, indices, int64_t y_offset) except? -100:
     cdef const void *px = _data(x, False)
     cdef void *py = _at(y, y_offset)
@@ -262,9 +258,9 @@ cdef int _max_pool_fwd(int dt, _Geom G, x, y, indices, int64_t y_offset) except?
         return cpool_max_pool_fwd(<cpool_dtype>dt, &G.g, px, py, pi)
 
 
-def max_pool_fwd(int dt, geom, x, y, indices, int64_t y_offset=0):
+def max_pool_fwd(int dt, tuple geom, x, y, indices, int64_t y_offset=0):
     """y_offset: elements into y (and indices) where the result starts."""
-    return _max_pool_fwd(dt, _geom(geom), x, y, indices, y_offset)
+    return _max_pool_fwd(dt, _Geom(geom), x, y, indices, y_offset)
 
 
 cdef int _avg_pool(int dt, _Geom G, src, dst, bint count_include_pad, int64_t divisor,
@@ -278,11 +274,11 @@ cdef int _avg_pool(int dt, _Geom G, src, dst, bint count_include_pad, int64_t di
         return cpool_avg_pool_fwd(<cpool_dtype>dt, &G.g, ps, pd, count_include_pad, divisor)
 
 
-def avg_pool(int dt, geom, src, dst, bint count_include_pad, int64_t divisor,
+def avg_pool(int dt, tuple geom, src, dst, bint count_include_pad, int64_t divisor,
              bint backward, int64_t dst_offset=0):
     """Forward (src = x, dst = y) or backward (src = grad_y, dst = grad_x);
     dst_offset: elements into dst where the result starts."""
-    return _avg_pool(dt, _geom(geom), src, dst, count_include_pad, divisor, backward,
+    return _avg_pool(dt, _Geom(geom), src, dst, count_include_pad, divisor, backward,
                      dst_offset)
 
 
