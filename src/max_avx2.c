@@ -378,6 +378,13 @@ CPOOL_AVX2_INLINE int64_t max_run(const float *restrict src, int64_t n)
     return k;
 }
 
+/* Row o of a bin8 window: 8 columns, or those in `in` near the end */
+CPOOL_AVX2_INLINE __m256 bin8_row(const float *restrict plane, int64_t o, int64_t readable,
+                                  __m256i in)
+{
+    return o + 8 <= readable ? _mm256_loadu_ps(plane + o) : _mm256_maskload_ps(plane + o, in);
+}
+
 /* One window of max pooling over bins (cpool_bins8): rows [h0, h1) of
  * columns [w0, w0 + nw), nw <= 8, of a plane of rows W long, whose
  * readable floats end `readable` past it.  Lanes keep each column's first
@@ -393,9 +400,7 @@ CPOOL_AVX2_INLINE int64_t max_bin8(const float *restrict plane, int64_t W, int64
     int64_t h, c, k;
     float best;
     for (h = h0; h < h1; h++) {
-        const int64_t o = h * W + w0;
-        const __m256 v = o + 8 <= readable ? _mm256_loadu_ps(plane + o)
-                                           : _mm256_maskload_ps(plane + o, in);
+        const __m256 v = bin8_row(plane, h * W + w0, readable, in);
         at = first_at(at, row, v, m);
         m = _mm256_max_ps(v, m);
         nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
@@ -421,6 +426,36 @@ CPOOL_AVX2_INLINE int64_t max_bin8(const float *restrict plane, int64_t W, int64
     return k;
 }
 
+/* max_bin8's value alone, as max_value finds it; 0 where the window holds
+ * a NaN */
+CPOOL_AVX2_INLINE int max_bin8_value(const float *restrict plane, int64_t W, int64_t readable,
+                                     int64_t h0, int64_t h1, int64_t w0, int64_t nw,
+                                     float *restrict y)
+{
+    const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nw),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 m = _mm256_set1_ps(-INFINITY), nan = _mm256_setzero_ps();
+    int64_t h, c;
+    float top;
+    for (h = h0; h < h1; h++) {
+        const __m256 v = bin8_row(plane, h * W + w0, readable, in);
+        m = _mm256_max_ps(v, m);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    if (_mm256_movemask_ps(_mm256_and_ps(nan, _mm256_castsi256_ps(in))))
+        return 0;
+    top = _mm256_cvtss_f32(max_everywhere(
+        _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), m, _mm256_castsi256_ps(in))));
+    for (h = h0; top == 0 && h < h1; h++) /* +0 or -0: the first zero */
+        for (c = w0; c < w0 + nw; c++)
+            if (plane[h * W + c] == 0) {
+                *y = plane[h * W + c];
+                return 1;
+            }
+    *y = top;
+    return 1;
+}
+
 CPOOL_AVX2 void cpool_max_bins8_f32_avx2(const float *restrict x, int64_t W, int64_t in_plane,
                                          int64_t planes, const int64_t *restrict hb,
                                          int64_t OH, const int64_t *restrict wb, int64_t OW,
@@ -432,10 +467,14 @@ CPOOL_AVX2 void cpool_max_bins8_f32_avx2(const float *restrict x, int64_t W, int
         const float *restrict plane = x + p * in_plane;
         for (oh = 0; oh < OH; oh++)
             for (ow = 0; ow < OW; ow++) {
-                const int64_t k = max_bin8(plane, W, readable - p * in_plane, hb[2 * oh],
-                                           hb[2 * oh + 1], wb[2 * ow],
-                                           wb[2 * ow + 1] - wb[2 * ow]);
                 const int64_t q = (p * OH + oh) * OW + ow;
+                int64_t k;
+                if (!ind && max_bin8_value(plane, W, readable - p * in_plane, hb[2 * oh],
+                                           hb[2 * oh + 1], wb[2 * ow],
+                                           wb[2 * ow + 1] - wb[2 * ow], y + q))
+                    continue;
+                k = max_bin8(plane, W, readable - p * in_plane, hb[2 * oh], hb[2 * oh + 1],
+                             wb[2 * ow], wb[2 * ow + 1] - wb[2 * ow]);
                 y[q] = plane[k];
                 if (ind)
                     ind[q] = k;
@@ -494,12 +533,51 @@ CPOOL_AVX2 int64_t cpool_max_run_f32_avx2(const float *restrict src, int64_t n)
     return max_run(src, n);
 }
 
+/* The value PyTorch's scan picks from src[0, n), 8 <= n, without its
+ * offset: a plain maximum over four accumulators, half the work of
+ * max_run_pick's.  Equal values have equal bits except +0 and -0, where
+ * the first zero decides.  Returns 0 where src holds a NaN. */
+CPOOL_AVX2_INLINE int max_value(const float *restrict src, int64_t n, float *restrict y)
+{
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    __m256 nan = _mm256_setzero_ps();
+    int64_t i = 0;
+    float top;
+    for (; i + 32 <= n; i += 32) {
+        const __m256 v0 = _mm256_loadu_ps(src + i), v1 = _mm256_loadu_ps(src + i + 8);
+        const __m256 v2 = _mm256_loadu_ps(src + i + 16), v3 = _mm256_loadu_ps(src + i + 24);
+        m0 = _mm256_max_ps(v0, m0);
+        m1 = _mm256_max_ps(v1, m1);
+        m2 = _mm256_max_ps(v2, m2);
+        m3 = _mm256_max_ps(v3, m3);
+        nan = _mm256_or_ps(nan, _mm256_or_ps(_mm256_cmp_ps(v0, v1, _CMP_UNORD_Q),
+                                             _mm256_cmp_ps(v2, v3, _CMP_UNORD_Q)));
+    }
+    for (; i < n; i += 8) { /* a last partial block overlaps the one before */
+        const __m256 v = _mm256_loadu_ps(src + (i + 8 <= n ? i : n - 8));
+        m0 = _mm256_max_ps(v, m0);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    if (_mm256_movemask_ps(nan))
+        return 0;
+    top = _mm256_cvtss_f32(
+        max_everywhere(_mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3))));
+    if (top == 0)
+        for (i = 0; src[i] != 0; i++)
+            ;
+    *y = top == 0 ? src[i] : top;
+    return 1;
+}
+
 CPOOL_AVX2 void cpool_max_planes_f32_avx2(const float *restrict x, int64_t n, int64_t planes,
                                           float *restrict y, int64_t *restrict ind)
 {
     int64_t p;
     for (p = 0; p < planes; p++) {
-        const int64_t k = max_run(x + p * n, n);
+        int64_t k;
+        if (!ind && n >= 8 && max_value(x + p * n, n, y + p))
+            continue;
+        k = max_run(x + p * n, n);
         y[p] = x[p * n + k];
         if (ind)
             ind[p] = k;

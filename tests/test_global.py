@@ -265,6 +265,9 @@ def test_max_over_whole_planes_bit_exact(S, rng):
     y, i = cpool.max_pool2d(x, S, return_indices=True)  # a kernel the size of the plane
     np.testing.assert_array_equal(bits(y[..., 0, 0]), bits(yr))
     np.testing.assert_array_equal(i[..., 0, 0], ir)
+    # without indices, a plain maximum whose ties at zero and NaNs are resolved after
+    np.testing.assert_array_equal(bits(cpool.adaptive_max_pool2d(x, 1)[..., 0, 0]), bits(yr))
+    np.testing.assert_array_equal(bits(cpool.max_pool2d(x, S)[..., 0, 0]), bits(yr))
     np.testing.assert_array_equal(bits(cpool.global_max_pool(x)), bits(yr))
     xl = to_layout(x, True)
     np.testing.assert_array_equal(bits(cpool.global_max_pool(xl, channels_last=True)), bits(yr))
